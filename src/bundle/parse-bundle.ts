@@ -1,0 +1,126 @@
+import { bundleFromJSON, ValidationError, type Bundle } from '@sigstore/bundle';
+import { X509Certificate } from '@sigstore/core';
+import { ErrorCodes, TrustloadError } from '../errors.js';
+import { isPlainObject, parseJson } from '../io/json.js';
+
+/** The bundle versions trustload reads. @sigstore/bundle alone accepts any `version=N.N`. */
+export const BUNDLE_MEDIA_TYPES = new Set([
+  'application/vnd.dev.sigstore.bundle+json;version=0.1',
+  'application/vnd.dev.sigstore.bundle+json;version=0.2',
+  'application/vnd.dev.sigstore.bundle+json;version=0.3',
+  'application/vnd.dev.sigstore.bundle.v0.3+json',
+]);
+
+const LEGACY_COSIGN_FIELDS = ['base64Signature', 'rekorBundle', 'cert'];
+
+/**
+ * Turns bundle bytes into a checked Bundle, refusing with a precise reason
+ * everything that is not a standard v0.1-v0.3 bundle.
+ */
+export function parseBundle(bytes: Uint8Array, source: string): Bundle {
+  const json = parseJson(Buffer.from(bytes).toString('utf8'), `bundle ${source}`);
+  if (!isPlainObject(json)) throw bad(`bundle ${source} is not a JSON object`);
+  if (json.mediaType === undefined && LEGACY_COSIGN_FIELDS.some((field) => field in json)) {
+    throw bad(
+      `bundle ${source} is in cosign's legacy format (base64Signature/cert/rekorBundle), which carries no verifiable media type; ` +
+        're-sign with `cosign sign-blob --new-bundle-format --bundle FILE.sigstore.json` (cosign 2.4+) or `trustload sign`',
+    );
+  }
+  if (typeof json.mediaType !== 'string' || !BUNDLE_MEDIA_TYPES.has(json.mediaType)) {
+    throw bad(`bundle ${source} has media type ${JSON.stringify(json.mediaType)}; supported are bundle v0.1, v0.2 and v0.3`);
+  }
+  rejectMalformedBase64(json, source);
+  let bundle: Bundle;
+  try {
+    bundle = bundleFromJSON(json);
+  } catch (err) {
+    if (err instanceof ValidationError) {
+      const fields = err.fields ?? [];
+      // A v0.2+ entry without an inclusion proof is a transparency-log failure, not a parse failure.
+      const code = fields.length > 0 && fields.every((f) => f.startsWith('verificationMaterial.tlogEntries'))
+        ? ErrorCodes.TLOG
+        : ErrorCodes.BAD_BUNDLE;
+      throw new TrustloadError(code, `bundle ${source} is invalid: missing or empty ${fields.join(', ')}`, { cause: err });
+    }
+    throw bad(`bundle ${source} cannot be decoded: ${(err as Error).message}`, err);
+  }
+  rejectRootInChain(bundle, source);
+  rejectNegativeLogIndex(bundle, source);
+  return bundle;
+}
+
+// Every bytes field of a bundle, by its JSON path ("[]" marks a list).
+const BYTES_FIELDS = [
+  'messageSignature.signature',
+  'messageSignature.messageDigest.digest',
+  'dsseEnvelope.payload',
+  'dsseEnvelope.signatures[].sig',
+  'verificationMaterial.certificate.rawBytes',
+  'verificationMaterial.x509CertificateChain.certificates[].rawBytes',
+  'verificationMaterial.tlogEntries[].logId.keyId',
+  'verificationMaterial.tlogEntries[].canonicalizedBody',
+  'verificationMaterial.tlogEntries[].inclusionPromise.signedEntryTimestamp',
+  'verificationMaterial.tlogEntries[].inclusionProof.rootHash',
+  'verificationMaterial.tlogEntries[].inclusionProof.hashes[]',
+  'verificationMaterial.timestampVerificationData.rfc3161Timestamps[].signedTimestamp',
+].map((path) => path.split('.'));
+
+// Standard or URL-safe alphabet, padding optional but never wrong; line breaks are
+// ignored, as Go's decoder (and so cosign) ignores them.
+const BASE64 = /^(?:[A-Za-z0-9+/_-]{4})*(?:[A-Za-z0-9+/_-]{2}(?:==)?|[A-Za-z0-9+/_-]{3}=?)?$/;
+
+/**
+ * The protobuf decoder silently skips characters that are not base64, so a
+ * corrupted signature would surface later as some unrelated mismatch. Refuse
+ * it here, naming the field.
+ */
+function rejectMalformedBase64(json: Record<string, unknown>, source: string): void {
+  const visit = (value: unknown, path: string[], at: string): void => {
+    if (path.length === 0) {
+      if (typeof value === 'string' && !BASE64.test(value.replace(/\r?\n/g, ''))) throw bad(`bundle ${source}: ${at} is not valid base64`);
+      return;
+    }
+    const [head, ...rest] = path as [string, ...string[]];
+    const isList = head.endsWith('[]');
+    const key = isList ? head.slice(0, -2) : head;
+    if (!isPlainObject(value) || !Object.hasOwn(value, key)) return;
+    const child = value[key];
+    const name = at ? `${at}.${key}` : key;
+    if (!isList) return visit(child, rest, name);
+    if (Array.isArray(child)) child.forEach((item, i) => visit(item, rest, `${name}[${i}]`));
+  };
+  for (const path of BYTES_FIELDS) visit(json, path, '');
+}
+
+/**
+ * A chain that carries its own root would let the bundle bring the anchor it
+ * is checked against; @sigstore/verify ignores everything after the leaf, so
+ * we refuse such bundles outright, as the Sigstore clients do.
+ */
+function rejectRootInChain(bundle: Bundle, source: string): void {
+  const content = bundle.verificationMaterial.content;
+  if (content.$case !== 'x509CertificateChain') return;
+  content.x509CertificateChain.certificates.forEach((raw, i) => {
+    let cert: X509Certificate;
+    try {
+      cert = X509Certificate.parse(Buffer.from(raw.rawBytes));
+    } catch (err) {
+      throw bad(`bundle ${source}: certificate ${i} cannot be parsed: ${(err as Error).message}`, err);
+    }
+    if (cert.subject.equals(cert.issuer)) {
+      throw new TrustloadError(ErrorCodes.CERTIFICATE, `bundle ${source}: the certificate chain includes a root (self-issued) certificate`);
+    }
+  });
+}
+
+function rejectNegativeLogIndex(bundle: Bundle, source: string): void {
+  for (const entry of bundle.verificationMaterial.tlogEntries) {
+    if (!/^\d+$/.test(entry.logIndex)) {
+      throw new TrustloadError(ErrorCodes.TLOG, `bundle ${source}: log index ${JSON.stringify(entry.logIndex)} is not a non-negative integer`);
+    }
+  }
+}
+
+function bad(message: string, cause?: unknown): TrustloadError {
+  return new TrustloadError(ErrorCodes.BAD_BUNDLE, message, { cause });
+}

@@ -1,0 +1,27 @@
+import { ErrorCodes, TrustloadError, type ErrorCode } from '../errors.js';
+
+/**
+ * JSON.parse that refuses `__proto__` keys anywhere in the document.
+ * No Sigstore format uses them, and a parsed `__proto__` own property becomes
+ * prototype pollution the moment any code spreads or merges the object.
+ */
+export function parseJson(text: string, what: string, code: ErrorCode = ErrorCodes.BAD_BUNDLE): unknown {
+  let forbidden = false;
+  let value: unknown;
+  try {
+    value = JSON.parse(text, function (key, v) {
+      if (key === '__proto__') forbidden = true;
+      return v;
+    });
+  } catch (err) {
+    throw new TrustloadError(code, `${what} is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  if (forbidden) {
+    throw new TrustloadError(code, `${what} contains a "__proto__" key, which no valid document has`);
+  }
+  return value;
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,46 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { ErrorCodes, TrustloadError, type ErrorCode } from '../errors.js';
+
+/** Largest bundle we read. Real bundles are kilobytes; a model manifest of 100k files stays well below. */
+export const MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Reads a whole file through one descriptor, refusing it before reading when
+ * it is larger than `limit` (so a huge file never fills memory), and
+ * refusing a file that grows while being read.
+ */
+export function readFileLimited(path: string, limit: number, what: string, code: ErrorCode): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    const errno = (err as NodeJS.ErrnoException).code;
+    const missing = errno === 'ENOENT' || errno === 'ENOTDIR';
+    throw new TrustloadError(
+      code,
+      missing ? `${what} ${path} does not exist` : `cannot open ${what} ${path}: ${(err as Error).message}`,
+      { path, cause: err },
+    );
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new TrustloadError(code, `${what} ${path} is not a regular file`);
+    if (stat.size > limit) {
+      throw new TrustloadError(code, `${what} ${path} is ${stat.size} bytes; the limit is ${limit}`);
+    }
+    const buffer = Buffer.allocUnsafe(Math.min(stat.size, limit) + 1);
+    let length = 0;
+    for (;;) {
+      const n = readSync(fd, buffer, length, buffer.length - length, null);
+      if (n === 0) break;
+      length += n;
+      if (length === buffer.length) throw new TrustloadError(code, `${what} ${path} grew while being read`);
+    }
+    return buffer.subarray(0, length);
+  } catch (err) {
+    if (err instanceof TrustloadError) throw err;
+    throw new TrustloadError(code, `cannot read ${what} ${path}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    closeSync(fd);
+  }
+}

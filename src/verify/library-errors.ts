@@ -1,0 +1,31 @@
+import { ErrorCodes, TrustloadError, type ErrorCode } from '../errors.js';
+
+// @sigstore/verify's error codes, grouped into trustload's.
+const LIBRARY_CODES: Record<string, ErrorCode> = {
+  SIGNATURE_ERROR: ErrorCodes.SIGNATURE,
+  PUBLIC_KEY_ERROR: ErrorCodes.SIGNATURE,
+  CERTIFICATE_ERROR: ErrorCodes.CERTIFICATE,
+  TIMESTAMP_ERROR: ErrorCodes.TIMESTAMP,
+  TLOG_ERROR: ErrorCodes.TLOG,
+  TLOG_BODY_ERROR: ErrorCodes.TLOG,
+  TLOG_INCLUSION_PROMISE_ERROR: ErrorCodes.TLOG,
+  TLOG_INCLUSION_PROOF_ERROR: ErrorCodes.TLOG,
+  TLOG_MISSING_INCLUSION_ERROR: ErrorCodes.TLOG,
+  UNTRUSTED_SIGNER_ERROR: ErrorCodes.UNTRUSTED_SIGNER,
+};
+
+/**
+ * Converts whatever verification threw into a TrustloadError. Library errors
+ * keep their meaning; anything else (a TypeError on a malformed field, an
+ * OpenSSL decoding error) can only come from the bundle, the one untrusted
+ * input, so it is a bad bundle.
+ */
+export function fromLibraryError(err: unknown): TrustloadError {
+  if (err instanceof TrustloadError) return err;
+  const libraryCode = (err as { code?: unknown } | null)?.code;
+  const code = typeof libraryCode === 'string' ? LIBRARY_CODES[libraryCode] : undefined;
+  const message = err instanceof Error ? err.message : String(err);
+  const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
+  if (code !== undefined) return new TrustloadError(code, `${message}${cause}`, { cause: err });
+  return new TrustloadError(ErrorCodes.BAD_BUNDLE, `malformed bundle: ${message}${cause}`, { cause: err });
+}
