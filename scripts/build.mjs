@@ -7,7 +7,8 @@ import { rmSync } from 'node:fs';
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 
 await build({
-  entryPoints: { index: 'src/index.ts', cli: 'src/cli/bin.ts' },
+  // verifier.js is loaded lazily (src/guard/load-verifier.ts), on the first protected load.
+  entryPoints: { index: 'src/index.ts', cli: 'src/cli/bin.ts', register: 'src/register-entry.ts', verifier: 'src/guard/verifier.ts' },
   outdir: 'dist',
   bundle: true,
   splitting: true,
@@ -18,5 +19,7 @@ await build({
   chunkNames: '[name]-[hash]',
   // The bundled CommonJS dependencies call require() for node builtins.
   banner: { js: "import { createRequire as __trustloadRequire } from 'node:module'; const require = __trustloadRequire(import.meta.url);" },
+  // Errors print as TrustloadError, not a minifier-style _TrustloadError.
+  keepNames: true,
   logLevel: 'warning',
 });

@@ -59,6 +59,9 @@ export const RuleSchema = z.strictObject({
 
 export const PolicySchema = z.strictObject({
   version: z.literal(1),
+  // Where relative paths and globs are anchored when not at the policy file's folder: how a
+  // policy given to register() as an object reaches children as a pinned file.
+  baseDir: z.optional(z.string().check(z.refine((dir) => dir.startsWith('/'), 'must be an absolute path'))),
   mode: z.optional(z.enum(['enforce', 'permissive'])),
   allowPermissive: z.optional(z.boolean()),
   lockdown: z.optional(z.boolean()),

@@ -47,8 +47,8 @@ function messageContent(message: MessageSignature, artifact: Artifact): Signatur
   }
   if (!actual.equals(signedDigest)) {
     throw new TrustloadError(ErrorCodes.SIGNATURE, 'the bundle signs different content (message digest mismatch)', {
-      expected: `${algorithm}:${actual.toString('hex')}`,
-      found: `${algorithm}:${signedDigest.toString('hex')}`,
+      expected: `${algorithm}:${signedDigest.toString('hex')}`,
+      found: `${algorithm}:${actual.toString('hex')}`,
     });
   }
   const signature = Buffer.from(message.signature);

@@ -41,6 +41,8 @@ export interface VerifiedSigner {
   claims?: Partial<Record<ClaimName, string>>;
   key?: string;
   roots: string[];
+  /** Whether a verified transparency log entry was required (always, for keyless). */
+  logged: boolean;
 }
 
 /**

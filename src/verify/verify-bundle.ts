@@ -64,7 +64,7 @@ function verifyKeyless(entity: SignedEntity, certificate: X509Certificate, signe
     verifiedIdentity = found;
     for (const signer of group) {
       if (matchKeyless(signer, found) === undefined) {
-        return { signer: signer.name, kind: 'keyless', identity: found.identity, issuer: found.issuer, claims: found.claims, roots: signer.roots };
+        return { signer: signer.name, kind: 'keyless', identity: found.identity, issuer: found.issuer, claims: found.claims, roots: signer.roots, logged: true };
       }
     }
   }
@@ -100,7 +100,7 @@ function verifyWithKeys(entity: SignedEntity, signers: KeySignerSpec[]): Verifie
     const thresholds = signer.transparencyLog ? { tlogThreshold: 1 } : { tlogThreshold: 0 };
     try {
       new Verifier(signer.material, { ...thresholds, ctlogThreshold: 0, timestampThreshold: 0 }).verify(entity);
-      return { signer: signer.name, kind: 'key', key: signer.keyName, roots: signer.roots };
+      return { signer: signer.name, kind: 'key', key: signer.keyName, roots: signer.roots, logged: signer.transparencyLog };
     } catch (err) {
       firstFailure ??= fromLibraryError(err);
     }

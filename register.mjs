@@ -1,0 +1,4 @@
+// node --import trustload/register app.js
+import { registerFromEnvironment } from './dist/register.js';
+
+registerFromEnvironment();

@@ -1,0 +1,24 @@
+import diagnostics from 'node:diagnostics_channel';
+import type { ErrorCode } from '../errors.js';
+import type { VerifiedSigner } from '../verify/signers.js';
+
+/** Every decision the guard makes is published here (PRODUCT.md, "Events"). */
+export const DECISION_CHANNEL = 'trustload:decision';
+
+export type DecisionKind = 'verified' | 'refused' | 'warned' | 'unmatched' | 'changed';
+
+export interface Decision {
+  path: string;
+  rule?: string;
+  decision: DecisionKind;
+  code?: ErrorCode;
+  signer?: VerifiedSigner;
+  digest?: string;
+  ms: number;
+}
+
+const channel = diagnostics.channel(DECISION_CHANNEL);
+
+export function publishDecision(decision: Decision): void {
+  if (channel.hasSubscribers) channel.publish(decision);
+}

@@ -1,0 +1,158 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { asTrustloadError, ErrorCodes, TrustloadError } from '../errors.js';
+import { MAX_BUNDLE_BYTES, readFileLimited } from '../io/read.js';
+import type { LoadedPolicy } from '../policy/load-policy.js';
+import type { TrustFiles } from '../trust/read-trust.js';
+import type { VerifiedSigner } from '../verify/signers.js';
+import { publishDecision, type DecisionKind } from './events.js';
+import { loadVerifierModule } from './load-verifier.js';
+import { Rules, type Rule } from './rules.js';
+import type { RuleVerifier } from './verifier.js';
+
+export type Mode = 'enforce' | 'permissive';
+
+export interface GuardStats {
+  verified: number;
+  refused: number;
+  warned: number;
+  unmatched: number;
+  cacheHits: number;
+}
+
+/** What the guard decided about one file. `bytes` are the bytes it read and checked: the ones to use. */
+export interface FileDecision {
+  decision: 'verified' | 'warned' | 'unmatched';
+  path: string;
+  rule?: string;
+  signer?: VerifiedSigner;
+  digest?: string;
+  bytes?: Buffer;
+}
+
+/** How a caller wants a refusal announced: the module hooks print it, the API leaves it to the caller. */
+export interface LoadOptions {
+  announce: boolean;
+}
+
+/**
+ * The guard's decisions: which rule protects a file, whether its bytes are
+ * signed by a signer that rule allows, and what to do when they are not
+ * (throw, or in permissive mode warn and go on). The module hooks, the API
+ * and `trustload verify` all decide through here.
+ */
+export class Guard {
+  readonly rules: Rules;
+  readonly #counts = { verified: 0, refused: 0, warned: 0, unmatched: 0 };
+  readonly #warned: string[] = [];
+  #verifier: RuleVerifier | undefined;
+
+  constructor(
+    readonly loaded: LoadedPolicy,
+    readonly trust: TrustFiles,
+    readonly mode: Mode,
+  ) {
+    this.rules = new Rules(loaded.policy.rules, loaded.baseDir);
+  }
+
+  stats(): GuardStats {
+    return { ...this.#counts, cacheHits: this.#verifier?.cacheHits() ?? 0 };
+  }
+
+  /** Files loaded without verification in permissive mode, for the summary at exit. */
+  warnedFiles(): readonly string[] {
+    return this.#warned;
+  }
+
+  /**
+   * Decides one file load: a protected file is read once and its bytes
+   * verified; a file no rule protects is left for the caller to load as
+   * usual. Throws a TrustloadError on refusal (in permissive mode: warns and
+   * returns the unverified bytes, decision 'warned').
+   */
+  loadFile(realPath: string, requestedPaths: Iterable<string>, options: LoadOptions): FileDecision {
+    const start = performance.now();
+    let rule: Rule | undefined;
+    try {
+      rule = this.rules.classify(realPath, requestedPaths);
+    } catch (err) {
+      this.#refuse(asTrustloadError(err, ErrorCodes.UNSUPPORTED_LOAD, 'cannot classify'), start, options);
+      return { decision: 'warned', path: realPath };
+    }
+    if (rule === undefined) {
+      return this.#unmatched(realPath, start, options);
+    }
+    let bytes: Buffer | undefined;
+    let digest: string | undefined;
+    try {
+      bytes = readArtifact(realPath);
+      digest = createHash('sha256').update(bytes).digest('hex');
+      if (rule.bundle !== undefined) {
+        throw new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, `rule "${rule.name}" names a directory manifest bundle, which this version cannot verify yet`);
+      }
+      const bundlePath = `${realPath}.sigstore.json`;
+      const bundle = readFileLimited(bundlePath, MAX_BUNDLE_BYTES, 'bundle', ErrorCodes.NO_BUNDLE);
+      const signer = this.#ruleVerifier().verify(bytes, digest, bundle, bundlePath, rule.name);
+      this.#counts.verified++;
+      this.#publish(realPath, 'verified', start, { rule: rule.name, signer, digest });
+      return { decision: 'verified', path: realPath, rule: rule.name, signer, digest, bytes };
+    } catch (err) {
+      const error = asTrustloadError(err, ErrorCodes.BAD_BUNDLE, 'verification failed').withContext({ path: realPath, rule: rule.name, digest });
+      this.#refuse(error, start, options);
+      return { decision: 'warned', path: realPath, rule: rule.name, digest, bytes };
+    }
+  }
+
+  /** Decides a load that has no file path (data:, http:, ...): the policy's `unmatched` setting. */
+  loadUrl(url: string, options: LoadOptions): void {
+    this.#unmatched(url.length > 200 ? `${url.slice(0, 200)}...` : url, performance.now(), options);
+  }
+
+  #unmatched(path: string, start: number, options: LoadOptions): FileDecision {
+    if (this.loaded.policy.unmatched === 'deny') {
+      const error = new TrustloadError(ErrorCodes.UNMATCHED, 'no rule protects this file and the policy denies unmatched loads', { path });
+      this.#refuse(error, start, options);
+      return { decision: 'warned', path };
+    }
+    this.#counts.unmatched++;
+    this.#publish(path, 'unmatched', start, {});
+    return { decision: 'unmatched', path };
+  }
+
+  /** Throws in enforce mode (and always for policy errors); warns once per file in permissive mode. */
+  #refuse(error: TrustloadError, start: number, options: LoadOptions): void {
+    const path = error.path ?? '(unknown)';
+    if (this.mode === 'enforce' || error.code === ErrorCodes.POLICY) {
+      this.#counts.refused++;
+      this.#publish(path, 'refused', start, { rule: error.rule, code: error.code, digest: error.digest });
+      if (options.announce) process.stderr.write(`trustload: ${error.describe()}\n`);
+      throw error;
+    }
+    this.#counts.warned++;
+    this.#warned.push(path);
+    this.#publish(path, 'warned', start, { rule: error.rule, code: error.code, digest: error.digest });
+    process.stderr.write(`trustload: WARNING: ${error.describe()} (loaded anyway: permissive mode)\n`);
+  }
+
+  #publish(path: string, decision: DecisionKind, start: number, extra: { rule?: string; code?: TrustloadError['code']; signer?: VerifiedSigner; digest?: string }): void {
+    publishDecision({ path, decision, ...definedOnly(extra), ms: performance.now() - start });
+  }
+
+  #ruleVerifier(): RuleVerifier {
+    this.#verifier ??= loadVerifierModule().createRuleVerifier(this.loaded.policy, this.trust);
+    return this.#verifier;
+  }
+}
+
+function readArtifact(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new TrustloadError(ErrorCodes.MISSING_FILE, `cannot read the file: ${(err as Error).message}`, { path, cause: err });
+  }
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,56 @@
+import { isAbsolute, relative, sep } from 'node:path';
+import { ErrorCodes, TrustloadError } from '../errors.js';
+import { compileGlob } from '../policy/globs.js';
+import type { Policy } from '../policy/schema.js';
+
+export type Rule = Policy['rules'][number];
+
+interface CompiledRule {
+  rule: Rule;
+  patterns: RegExp[];
+}
+
+/** The policy's rules, compiled once, answering "which rule protects this path?". */
+export class Rules {
+  readonly #rules: CompiledRule[];
+  readonly #baseDir: string;
+
+  constructor(rules: readonly Rule[], baseDir: string) {
+    this.#baseDir = baseDir;
+    this.#rules = rules.map((rule) => ({
+      rule,
+      patterns: (typeof rule.files === 'string' ? [rule.files] : rule.files).map(compileGlob),
+    }));
+  }
+
+  /** The first rule whose globs match `path`, which must be absolute; none outside the policy folder. */
+  ruleFor(path: string): Rule | undefined {
+    const rel = relative(this.#baseDir, path);
+    if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return undefined;
+    const posix = sep === '/' ? rel : rel.split(sep).join('/');
+    return this.#rules.find(({ patterns }) => patterns.some((p) => p.test(posix)))?.rule;
+  }
+
+  /**
+   * The rule protecting a load, judged on its real path and on every path it
+   * was requested by (before symlinks were followed). A file is protected when
+   * either matches; a symlink that leads out of its rule's folder, or into
+   * another rule's, is refused rather than guessed at.
+   */
+  classify(realPath: string, requestedPaths: Iterable<string>): Rule | undefined {
+    const realRule = this.ruleFor(realPath);
+    for (const requested of requestedPaths) {
+      if (requested === realPath) continue;
+      const requestedRule = this.ruleFor(requested);
+      if (requestedRule === undefined || requestedRule === realRule) continue;
+      throw new TrustloadError(
+        ErrorCodes.UNSUPPORTED_LOAD,
+        realRule === undefined
+          ? `${requested} is protected by rule "${requestedRule.name}" but is a link to ${realPath}, outside that rule`
+          : `${requested} (rule "${requestedRule.name}") is a link to ${realPath}, which rule "${realRule.name}" protects`,
+        { path: requested, rule: requestedRule.name },
+      );
+    }
+    return realRule;
+  }
+}

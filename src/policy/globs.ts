@@ -1,0 +1,35 @@
+/**
+ * Policy globs (PRODUCT.md): anchored at the policy's folder, case-sensitive,
+ * `*` matches within one segment, `**` (a whole segment) matches zero or more
+ * segments, and both match names that start with `.` (unlike picomatch,
+ * minimatch and path.matchesGlob by default: `plugins/**` must cover
+ * `plugins/.hidden/a.js`). Every other character is literal: no braces, no
+ * `?`, no classes.
+ */
+export function compileGlob(glob: string): RegExp {
+  const segments = glob.replace(/^\.\//, '').split('/');
+  let source = '';
+  segments.forEach((segment, i) => {
+    const last = i === segments.length - 1;
+    if (segment === '**') {
+      source += last ? '.*' : '(?:[^/]*/)*';
+    } else {
+      source += segment.split('*').map(escapeRegExp).join('[^/]*') + (last ? '' : '/');
+    }
+  });
+  return new RegExp(`^${source}$`);
+}
+
+/** Why a glob cannot be used, or undefined when it can. */
+export function globProblem(glob: string): string | undefined {
+  if (glob.startsWith('/')) return 'must be relative to the policy folder';
+  const segments = glob.replace(/^\.\//, '').split('/');
+  if (segments.some((s) => s === '..' || s === '.')) return 'must not contain "." or ".." segments';
+  if (segments.some((s) => s === '')) return 'must not contain empty segments';
+  if (segments.some((s) => s.includes('**') && s !== '**')) return '"**" must be a whole path segment';
+  return undefined;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
+}

@@ -1,0 +1,92 @@
+import { createHash } from 'node:crypto';
+import { realpathSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { ErrorCodes, TrustloadError } from '../errors.js';
+import { parseJson } from '../io/json.js';
+import { readFileLimited } from '../io/read.js';
+import { globProblem } from './globs.js';
+import { describeIssue } from './issues.js';
+import { PolicySchema, type Policy } from './schema.js';
+
+export const DEFAULT_POLICY_FILE = 'trustload.policy.json';
+const PUBLIC_GOOD = 'sigstore-public-good';
+const MAX_POLICY_BYTES = 1024 * 1024;
+
+/** A validated policy, where it came from, and the folder its paths and globs are anchored at. */
+export interface LoadedPolicy {
+  policy: Policy;
+  /** Real path of the policy file (for a policy object: the pinned copy written for children, if any). */
+  file: string | undefined;
+  /** Real path of the folder relative paths and globs are anchored at. */
+  baseDir: string;
+  /** SHA-256 of the policy file's bytes. */
+  sha256: string;
+}
+
+/** Where a process finds its policy: TRUSTLOAD_POLICY, or trustload.policy.json in the working directory. */
+export function policyPathFromEnv(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
+  return resolve(cwd, env.TRUSTLOAD_POLICY || DEFAULT_POLICY_FILE);
+}
+
+/** Reads, pins and validates a policy file. Any problem is an ERR_TRUSTLOAD_POLICY naming the file and field. */
+export function loadPolicyFile(path: string, expectedSha256?: string): LoadedPolicy {
+  const bytes = readFileLimited(path, MAX_POLICY_BYTES, 'policy', ErrorCodes.POLICY);
+  const file = realpathSync(path);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  if (expectedSha256 !== undefined && expectedSha256.toLowerCase() !== sha256) {
+    throw new TrustloadError(ErrorCodes.POLICY, `policy ${file} does not match TRUSTLOAD_POLICY_SHA256`, {
+      path: file,
+      expected: `sha256:${expectedSha256.toLowerCase()}`,
+      found: `sha256:${sha256}`,
+    });
+  }
+  const policy = validatePolicy(parseJson(bytes.toString('utf8'), `policy ${file}`, ErrorCodes.POLICY), file);
+  return { policy, file, baseDir: realBaseDir(policy.baseDir ?? dirname(file), file), sha256 };
+}
+
+/** Validates a policy given as an object (register({ policy, baseDir })). */
+export function loadPolicyObject(input: unknown, baseDir: string): Omit<LoadedPolicy, 'file' | 'sha256'> {
+  const policy = validatePolicy(input, 'policy object');
+  return { policy, baseDir: realBaseDir(policy.baseDir ?? baseDir, 'policy object') };
+}
+
+function realBaseDir(dir: string, source: string): string {
+  try {
+    return realpathSync(dir);
+  } catch (err) {
+    throw new TrustloadError(ErrorCodes.POLICY, `${source}: base folder ${dir} cannot be resolved: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** The schema, then what a schema cannot say: names must refer to things that exist, modes must agree. */
+export function validatePolicy(input: unknown, source: string): Policy {
+  const fail = (problem: string): never => {
+    throw new TrustloadError(ErrorCodes.POLICY, `${source}: ${problem}`);
+  };
+  const parsed = PolicySchema.safeParse(input);
+  if (!parsed.success) return fail(describeIssue(parsed.error.issues[0]!, input));
+  const policy = parsed.data;
+  const roots = policy.trust?.roots ?? {};
+  const keys = policy.trust?.keys ?? {};
+  if (Object.hasOwn(roots, PUBLIC_GOOD)) fail(`trust.roots.${PUBLIC_GOOD}: this name is reserved for the root shipped with trustload`);
+  for (const [name, signer] of Object.entries(policy.signers)) {
+    for (const root of signer.roots ?? []) {
+      if (root !== PUBLIC_GOOD && !Object.hasOwn(roots, root)) fail(`signers.${name}.roots: unknown trusted root "${root}"`);
+    }
+    if ('key' in signer && !Object.hasOwn(keys, signer.key)) fail(`signers.${name}.key: unknown key "${signer.key}"`);
+  }
+  policy.rules.forEach((rule, i) => {
+    rule.signers.forEach((signer, j) => {
+      if (!Object.hasOwn(policy.signers, signer)) fail(`rules[${i}].signers[${j}]: unknown signer "${signer}"`);
+    });
+    const globs = typeof rule.files === 'string' ? [rule.files] : rule.files;
+    globs.forEach((glob) => {
+      const problem = globProblem(glob);
+      if (problem) fail(`rules[${i}].files: "${glob}" ${problem}`);
+    });
+  });
+  if (policy.mode === 'permissive' && policy.allowPermissive !== true) {
+    fail('mode: "permissive" needs "allowPermissive": true');
+  }
+  return policy;
+}

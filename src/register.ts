@@ -1,0 +1,97 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ErrorCodes, TrustloadError } from './errors.js';
+import { Guard, type Mode } from './guard/guard.js';
+import { guardAddons } from './hooks/addons.js';
+import { guardChildren } from './hooks/children.js';
+import { lockDownLoader } from './hooks/lockdown.js';
+import { installModuleHooks } from './hooks/module-hooks.js';
+import { hasRegisterHooks, isSupportedNode, SUPPORTED_NODE_RANGE } from './node-features.js';
+import { loadPolicyFile, loadPolicyObject, policyPathFromEnv, type LoadedPolicy } from './policy/load-policy.js';
+import type { Policy } from './policy/schema.js';
+import { readTrustFiles } from './trust/read-trust.js';
+
+export interface RegisterOptions {
+  /** A policy file's path, or a policy object (which then needs `baseDir`). Default: TRUSTLOAD_POLICY, else ./trustload.policy.json. */
+  policy?: string | Policy;
+  /** For a policy object: the folder its relative paths and globs are anchored at. */
+  baseDir?: string;
+}
+
+// dist/*.js sits one folder below the package root, where register.mjs is.
+const REGISTER_PATH = fileURLToPath(new URL('../register.mjs', import.meta.url));
+
+let active: Guard | undefined;
+
+/**
+ * Starts the guard in this thread: reads and pins the policy and everything it
+ * trusts, hooks every import and require, native addon, child process and
+ * worker. What `node --import trustload/register` does; plugin hosts may call
+ * it from code instead. Throws ERR_TRUSTLOAD_POLICY when anything is wrong.
+ */
+export function register(options: RegisterOptions = {}): void {
+  if (!isSupportedNode() || !hasRegisterHooks) {
+    throw new TrustloadError(ErrorCodes.POLICY, `Node.js ${process.versions.node} is not supported: trustload needs ${SUPPORTED_NODE_RANGE}`);
+  }
+  const loaded = loadPolicy(options);
+  if (active !== undefined) {
+    if (active.loaded.sha256 === loaded.sha256) return;
+    throw new TrustloadError(ErrorCodes.POLICY, `trustload is already running with policy ${active.loaded.file}; a process has one policy`);
+  }
+  const mode = resolveMode(loaded);
+  const guard = new Guard(loaded, readTrustFiles(loaded.policy.trust, loaded.baseDir), mode);
+  installModuleHooks(guard);
+  guardAddons(guard);
+  guardChildren({ policyFile: loaded.file!, policySha256: loaded.sha256, registerPath: REGISTER_PATH, enforce: mode === 'enforce' });
+  if (mode === 'permissive') announcePermissive(guard);
+  if (loaded.policy.lockdown) lockDownLoader();
+  active = guard;
+}
+
+/** The guard this thread runs, or one built from the environment's policy (without hooks) for the API. */
+export function activeGuard(): Guard {
+  if (active !== undefined) return active;
+  const loaded = loadPolicy({});
+  active = new Guard(loaded, readTrustFiles(loaded.policy.trust, loaded.baseDir), resolveMode(loaded));
+  return active;
+}
+
+function loadPolicy(options: RegisterOptions): LoadedPolicy {
+  const pin = process.env.TRUSTLOAD_POLICY_SHA256 || undefined;
+  if (options.policy === undefined) return loadPolicyFile(policyPathFromEnv(), pin);
+  if (typeof options.policy === 'string') return loadPolicyFile(resolve(options.policy), pin);
+  if (options.baseDir === undefined) {
+    throw new TrustloadError(ErrorCodes.POLICY, 'register({ policy }) with a policy object needs baseDir: the folder its paths and globs are anchored at');
+  }
+  // Children get the object as a pinned file; its baseDir keeps globs anchored where they were.
+  const { policy, baseDir } = loadPolicyObject(options.policy, options.baseDir);
+  const file = join(mkdtempSync(join(tmpdir(), 'trustload-')), 'policy.json');
+  writeFileSync(file, `${JSON.stringify({ ...policy, baseDir }, null, 2)}\n`, { mode: 0o600 });
+  return loadPolicyFile(file);
+}
+
+/** TRUSTLOAD_MODE=permissive needs the policy's consent; it never makes anything stricter loose by itself. */
+function resolveMode(loaded: LoadedPolicy): Mode {
+  const requested = process.env.TRUSTLOAD_MODE;
+  if (requested === undefined || requested === '') return loaded.policy.mode ?? 'enforce';
+  if (requested === 'enforce') return 'enforce';
+  if (requested !== 'permissive') {
+    throw new TrustloadError(ErrorCodes.POLICY, `TRUSTLOAD_MODE must be "enforce" or "permissive", not ${JSON.stringify(requested)}`);
+  }
+  if (loaded.policy.allowPermissive !== true) {
+    throw new TrustloadError(ErrorCodes.POLICY, `TRUSTLOAD_MODE=permissive, but policy ${loaded.file} does not say "allowPermissive": true`);
+  }
+  return 'permissive';
+}
+
+function announcePermissive(guard: Guard): void {
+  process.stderr.write(`trustload: WARNING: permissive mode: unsigned or tampered files load with a warning (policy ${guard.loaded.file})\n`);
+  process.on('exit', () => {
+    const files = guard.warnedFiles();
+    if (files.length > 0) {
+      process.stderr.write(`trustload: WARNING: permissive mode let ${files.length} file(s) load that enforce mode would refuse\n`);
+    }
+  });
+}
