@@ -1,23 +1,33 @@
 import { inspect, INSPECT_HELP } from './inspect.js';
 import { EXIT_USAGE, EXIT_VERIFIED, processIo, reportFailure, UsageError, type Io } from './output.js';
+import { policy, POLICY_HELP } from './policy.js';
+import { verify, VERIFY_HELP } from './verify.js';
 import { verifyBlob, VERIFY_BLOB_HELP } from './verify-blob.js';
 
 const HELP = `Usage: trustload COMMAND [options]
 
 Commands:
+  verify [PATH...]                               check files against the policy, as the loader would
   verify-blob FILE_OR_DIGEST --bundle FILE ...   verify one artifact against one bundle
   inspect BUNDLE                                 show what a bundle claims (no verification)
+  policy check | explain PATH                    validate the policy; say what applies to a path
 
 Run trustload COMMAND --help for a command's options.
 Exit codes: 0 verified, 1 refused or not verified, 2 usage or policy error.
 
+${VERIFY_HELP}
+
 ${VERIFY_BLOB_HELP}
 
-${INSPECT_HELP}`;
+${INSPECT_HELP}
+
+${POLICY_HELP}`;
 
 const COMMANDS: Record<string, (args: string[], io: Io) => number> = {
+  verify,
   'verify-blob': verifyBlob,
   inspect,
+  policy,
 };
 
 export function main(argv: string[], io: Io = processIo): number {

@@ -25,10 +25,19 @@ export class Rules {
 
   /** The first rule whose globs match `path`, which must be absolute; none outside the policy folder. */
   ruleFor(path: string): Rule | undefined {
+    return this.match(path)?.rule;
+  }
+
+  /** The rule and the glob of it that matched, for `trustload policy explain`. */
+  match(path: string): { rule: Rule; glob: string } | undefined {
     const rel = relative(this.#baseDir, path);
     if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return undefined;
     const posix = sep === '/' ? rel : rel.split(sep).join('/');
-    return this.#rules.find(({ patterns }) => patterns.some((p) => p.test(posix)))?.rule;
+    for (const { rule, patterns } of this.#rules) {
+      const i = patterns.findIndex((p) => p.test(posix));
+      if (i !== -1) return { rule, glob: typeof rule.files === 'string' ? rule.files : rule.files[i]! };
+    }
+    return undefined;
   }
 
   /**

@@ -1,0 +1,1 @@
+export default { name: 'greet', run: (who) => `hello, ${who}` };

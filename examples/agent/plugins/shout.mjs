@@ -1,0 +1,1 @@
+export default { name: 'shout', run: (text) => `${text.toUpperCase()}!` };

@@ -1,0 +1,127 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Rules } from '../guard/rules.js';
+import type { LoadedPolicy } from '../policy/load-policy.js';
+import type { PolicySigner } from '../policy/schema.js';
+import { readTrustFiles } from '../trust/read-trust.js';
+import { loadCliPolicy } from './policy-guard.js';
+import { EXIT_USAGE, EXIT_VERIFIED, UsageError, type Io } from './output.js';
+
+export const POLICY_HELP = `Usage:
+  trustload policy check [--policy FILE] [--json]
+  trustload policy explain PATH [--policy FILE] [--json]
+
+check    validates the policy as a guarded process would at start-up, and
+         prints the SHA-256 of every file it trusts (to paste into "sha256")
+         and of the policy itself (for TRUSTLOAD_POLICY_SHA256).
+explain  says which rule protects PATH, which signers it allows, and where
+         its bundle must be.
+
+Exit codes: 0 valid, 2 usage or policy error.`;
+
+export function policy(args: string[], io: Io): number {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { policy: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const [action, ...rest] = positionals;
+  if (values.help) {
+    io.out(POLICY_HELP);
+    return EXIT_VERIFIED;
+  }
+  if (action === 'check' && rest.length === 0) return check(values.policy, values.json === true, io);
+  if (action === 'explain' && rest.length === 1) return explain(rest[0]!, values.policy, values.json === true, io);
+  throw new UsageError('policy takes "check" or "explain PATH" (see trustload policy --help)');
+}
+
+function check(policyFlag: string | undefined, json: boolean, io: Io): number {
+  const loaded = loadCliPolicy(policyFlag);
+  const files = trustFileDigests(loaded);
+  const mismatched = files.filter((f) => f.actual !== f.pinned);
+  if (mismatched.length === 0) readTrustFiles(loaded.policy.trust, loaded.baseDir); // parses keys and roots too
+  if (json) {
+    io.out(JSON.stringify({ policy: loaded.file, sha256: loaded.sha256, valid: mismatched.length === 0, trust: files }, null, 2));
+  } else {
+    io.out(`policy ${loaded.file}`);
+    io.out(`  sha256 ${loaded.sha256}   (TRUSTLOAD_POLICY_SHA256)`);
+    io.out(`  ${Object.keys(loaded.policy.signers).length} signer(s), ${loaded.policy.rules.length} rule(s), unmatched: ${loaded.policy.unmatched ?? 'allow'}, mode: ${loaded.policy.mode ?? 'enforce'}`);
+    for (const f of files) {
+      const status = f.actual === f.pinned ? 'ok' : `MISMATCH: the policy pins ${f.pinned}`;
+      io.out(`  ${f.field}  ${f.path}\n    sha256 ${f.actual ?? '(missing)'}  ${status}`);
+    }
+  }
+  if (mismatched.length > 0) {
+    io.err(`trustload: ERR_TRUSTLOAD_POLICY: ${mismatched.map((f) => f.field).join(', ')} do not match their pinned sha256`);
+    return EXIT_USAGE;
+  }
+  return EXIT_VERIFIED;
+}
+
+function trustFileDigests(loaded: LoadedPolicy) {
+  const trust = loaded.policy.trust ?? {};
+  const refs = [
+    ...Object.entries(trust.roots ?? {}).map(([name, ref]) => ({ field: `trust.roots.${name}`, ref })),
+    ...Object.entries(trust.keys ?? {}).flatMap(([name, ref]) => ('path' in ref ? [{ field: `trust.keys.${name}`, ref }] : [])),
+  ];
+  return refs.map(({ field, ref }) => {
+    const path = resolve(loaded.baseDir, ref.path);
+    const actual = existsSync(path) ? createHash('sha256').update(readFileSync(path)).digest('hex') : undefined;
+    return { field, path, pinned: ref.sha256, actual };
+  });
+}
+
+function explain(target: string, policyFlag: string | undefined, json: boolean, io: Io): number {
+  const loaded = loadCliPolicy(policyFlag);
+  const rules = new Rules(loaded.policy.rules, loaded.baseDir);
+  const requested = resolve(target);
+  const real = existsSync(requested) ? realpathSync(requested) : requested;
+  const requestedMatch = rules.match(requested);
+  const realMatch = rules.match(real);
+  const conflict =
+    requestedMatch !== undefined && requested !== real && requestedMatch.rule !== realMatch?.rule
+      ? `refused: ${requested} is a link to ${real}, which ${realMatch ? `rule "${realMatch.rule.name}" protects` : 'no rule protects'}`
+      : undefined;
+  const match = realMatch ?? requestedMatch;
+  const signers = match ? Object.fromEntries(match.rule.signers.map((name) => [name, loaded.policy.signers[name]!])) : {};
+  const bundle = `${real}.sigstore.json`;
+  const result = {
+    path: requested,
+    realPath: real,
+    policy: loaded.file,
+    rule: match?.rule.name,
+    glob: match?.glob,
+    signers,
+    bundle: match ? bundle : undefined,
+    bundleExists: match ? existsSync(bundle) : undefined,
+    outcome: conflict ?? (match ? 'protected: loads only if its bundle verifies for one of these signers' : unmatchedOutcome(loaded)),
+  };
+  if (json) {
+    io.out(JSON.stringify(result, null, 2));
+    return EXIT_VERIFIED;
+  }
+  io.out(`${requested}${real !== requested ? ` (real path ${real})` : ''}`);
+  if (match) {
+    io.out(`  rule:    "${match.rule.name}" (first rule whose files match; matched by "${match.glob}")`);
+    for (const [name, signer] of Object.entries(signers)) io.out(`  signer:  "${name}": ${describeSigner(signer)}`);
+    io.out(`  bundle:  ${bundle}${result.bundleExists ? '' : ' (missing)'}`);
+  } else {
+    io.out('  rule:    none (relative to the policy folder, no rule\'s files match)');
+  }
+  io.out(`  outcome: ${result.outcome}`);
+  return EXIT_VERIFIED;
+}
+
+function unmatchedOutcome(loaded: LoadedPolicy): string {
+  return loaded.policy.unmatched === 'deny' ? 'refused (unmatched: deny)' : 'loads unchecked (unmatched: allow)';
+}
+
+function describeSigner(signer: PolicySigner): string {
+  if ('key' in signer) return `key "${signer.key}"${signer.transparencyLog === false ? ', no log entry required' : ', log entry required'}`;
+  const identity = signer.identity ?? signer.identityPattern;
+  const claims = Object.entries(signer.claims ?? {}).map(([k, v]) => `, ${k}=${v}`).join('');
+  return `${identity} from ${signer.issuer}${claims}, roots ${(signer.roots ?? ['sigstore-public-good']).join(', ')}`;
+}

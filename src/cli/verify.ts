@@ -1,0 +1,105 @@
+import { readdirSync, realpathSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ErrorCodes, TrustloadError } from '../errors.js';
+import type { FileDecision } from '../guard/guard.js';
+import { cliGuard } from './policy-guard.js';
+import { EXIT_REFUSED, EXIT_USAGE, EXIT_VERIFIED, type Io } from './output.js';
+
+export const VERIFY_HELP = `Usage: trustload verify [PATH...] [--policy FILE] [--json]
+
+Checks files and directories against the policy exactly as a guarded process
+would load them: the rule that protects each file, its bundle, its signer.
+Directories are walked (bundles themselves are skipped). With no PATH, every
+file under the policy's folder that a rule protects (node_modules and .git
+are not walked). The policy is --policy, else TRUSTLOAD_POLICY, else
+./trustload.policy.json. Always judged as in enforce mode.
+
+Exit codes: 0 all verified (or unprotected and allowed), 1 something refused,
+2 usage or policy error.`;
+
+const SKIPPED_DIRS = new Set(['node_modules', '.git']);
+
+interface Outcome {
+  path: string;
+  decision: FileDecision['decision'] | 'refused';
+  rule?: string;
+  signer?: FileDecision['signer'];
+  error?: ReturnType<TrustloadError['toJSON']>;
+}
+
+export function verify(args: string[], io: Io): number {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { policy: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) {
+    io.out(VERIFY_HELP);
+    return EXIT_VERIFIED;
+  }
+  const guard = cliGuard(values.policy);
+  const onlyProtected = positionals.length === 0;
+  const roots = onlyProtected ? [guard.loaded.baseDir] : positionals.map((p) => resolve(p));
+  const outcomes: Outcome[] = [];
+  for (const root of roots) {
+    for (const file of filesUnder(root)) {
+      let real: string;
+      try {
+        real = realpathSync(file);
+      } catch (err) {
+        outcomes.push(refused(new TrustloadError(ErrorCodes.MISSING_FILE, `cannot read the file: ${(err as Error).message}`, { path: file })));
+        continue;
+      }
+      if (onlyProtected && guard.rules.ruleFor(real) === undefined && guard.rules.ruleFor(file) === undefined) continue;
+      try {
+        const { bytes: _bytes, ...decision } = guard.loadFile(real, [file], { announce: false });
+        outcomes.push(decision);
+      } catch (err) {
+        if (!(err instanceof TrustloadError) || err.code === ErrorCodes.POLICY) throw err;
+        outcomes.push(refused(err));
+      }
+    }
+  }
+  const failed = outcomes.filter((o) => o.decision === 'refused');
+  if (values.json) {
+    io.out(JSON.stringify({ policy: guard.loaded.file, verified: failed.length === 0, files: outcomes }, null, 2));
+  } else {
+    for (const o of outcomes) {
+      if (o.decision === 'verified') io.out(`verified   ${o.path} (rule "${o.rule}", signer "${o.signer?.signer}")`);
+      else if (o.decision === 'unmatched') io.out(`unmatched  ${o.path} (no rule; allowed)`);
+      else io.err(`refused    ${o.path}: ${o.error?.code}: ${o.error?.message}`);
+    }
+    if (outcomes.length === 0) io.err('trustload: no files to check');
+  }
+  if (outcomes.length === 0) return EXIT_USAGE;
+  return failed.length > 0 ? EXIT_REFUSED : EXIT_VERIFIED;
+}
+
+function refused(error: TrustloadError): Outcome {
+  return { path: error.path ?? '(unknown)', decision: 'refused', rule: error.rule, error: error.toJSON() };
+}
+
+/** A file, or every file below a directory; bundles are signatures, not resources, and are skipped. */
+function* filesUnder(path: string): Generator<string> {
+  let isDirectory: boolean;
+  try {
+    isDirectory = statSync(path).isDirectory();
+  } catch {
+    yield path; // reported as missing by the caller
+    return;
+  }
+  if (!isDirectory) {
+    yield path;
+    return;
+  }
+  for (const entry of readdirSync(path, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    const child = join(path, entry.name);
+    if (entry.isDirectory()) {
+      if (!SKIPPED_DIRS.has(entry.name)) yield* filesUnder(child);
+    } else if (!entry.name.endsWith('.sigstore.json')) {
+      yield child;
+    }
+  }
+}
