@@ -46,6 +46,7 @@ export function parseBundle(bytes: Uint8Array, source: string): Bundle {
   }
   rejectRootInChain(bundle, source);
   rejectNegativeLogIndex(bundle, source);
+  rejectProofCheckpointMismatch(bundle, source);
   return bundle;
 }
 
@@ -119,6 +120,30 @@ function rejectNegativeLogIndex(bundle: Bundle, source: string): void {
       throw new TrustloadError(ErrorCodes.TLOG, `bundle ${source}: log index ${JSON.stringify(entry.logIndex)} is not a non-negative integer`);
     }
   }
+}
+
+/**
+ * @sigstore/verify checks the Merkle path against the root hash in the signed
+ * checkpoint and never reads the proof's own rootHash and treeSize, so a proof
+ * whose fields contradict its checkpoint would pass. Refuse it, as Rekor's
+ * verifier (and so cosign and sigstore-go) does. A checkpoint that cannot be
+ * read is left to the verifier, which refuses it.
+ */
+function rejectProofCheckpointMismatch(bundle: Bundle, source: string): void {
+  bundle.verificationMaterial.tlogEntries.forEach((entry, i) => {
+    const proof = entry.inclusionProof;
+    const envelope = proof?.checkpoint?.envelope;
+    if (proof === undefined || typeof envelope !== 'string') return;
+    const separator = envelope.indexOf('\n\n');
+    if (separator < 0) return;
+    const [, size, rootHash] = envelope.slice(0, separator).split('\n');
+    if (size === undefined || rootHash === undefined || !/^\d+$/.test(size)) return;
+    const fail = (what: string): never => {
+      throw new TrustloadError(ErrorCodes.TLOG, `bundle ${source}: log entry ${i}: the inclusion proof's ${what} differs from its signed checkpoint's`);
+    };
+    if (!/^\d+$/.test(proof.treeSize) || BigInt(proof.treeSize) !== BigInt(size)) fail('tree size');
+    if (!Buffer.from(rootHash, 'base64').equals(Buffer.from(proof.rootHash))) fail('root hash');
+  });
 }
 
 function bad(message: string, cause?: unknown): TrustloadError {

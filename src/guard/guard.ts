@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { asTrustloadError, ErrorCodes, TrustloadError } from '../errors.js';
 import { MAX_BUNDLE_BYTES, readFileLimited } from '../io/read.js';
@@ -12,6 +11,9 @@ import { Rules, type Rule } from './rules.js';
 import type { RuleVerifier } from './verifier.js';
 
 export type Mode = 'enforce' | 'permissive';
+
+/** Protected files are code and content read whole into memory; anything larger is not something to load. */
+const MAX_ARTIFACT_BYTES = 1024 * 1024 * 1024;
 
 export interface GuardStats {
   verified: number;
@@ -145,12 +147,9 @@ export class Guard {
   }
 }
 
+/** Protected files are read through one descriptor and must be regular files (a FIFO would block the loader). */
 function readArtifact(path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    throw new TrustloadError(ErrorCodes.MISSING_FILE, `cannot read the file: ${(err as Error).message}`, { path, cause: err });
-  }
+  return readFileLimited(path, MAX_ARTIFACT_BYTES, 'file', ErrorCodes.MISSING_FILE);
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {

@@ -1,3 +1,4 @@
+import { realpathSync } from 'node:fs';
 import { isAbsolute, relative, sep } from 'node:path';
 import { ErrorCodes, TrustloadError } from '../errors.js';
 import { compileGlob } from '../policy/globs.js';
@@ -30,7 +31,34 @@ export class Rules {
 
   /** The rule and the glob of it that matched, for `trustload policy explain`. */
   match(path: string): { rule: Rule; glob: string } | undefined {
+    return this.#matchRelative(relative(this.#baseDir, path));
+  }
+
+  /**
+   * The rule for a path as it was requested, symlinks not followed. When the
+   * policy folder itself was reached through a link (/srv/app -> /data/app),
+   * the requested path is not lexically inside the real folder: find the
+   * ancestor that resolves to it and match what follows, as named.
+   */
+  ruleForRequested(path: string): Rule | undefined {
     const rel = relative(this.#baseDir, path);
+    if (!rel.startsWith('..') && !isAbsolute(rel)) return this.#matchRelative(rel)?.rule;
+    const parts = path.split(sep);
+    for (let i = parts.length - 1; i > 1; i--) {
+      if (this.#realpath(parts.slice(0, i).join(sep)) === this.#baseDir) return this.#matchRelative(parts.slice(i).join(sep))?.rule;
+    }
+    return undefined;
+  }
+
+  #realpath(path: string): string | undefined {
+    try {
+      return realpathSync(path);
+    } catch {
+      return undefined; // a folder that does not resolve is no alias of the policy folder
+    }
+  }
+
+  #matchRelative(rel: string): { rule: Rule; glob: string } | undefined {
     if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return undefined;
     const posix = sep === '/' ? rel : rel.split(sep).join('/');
     for (const { rule, patterns } of this.#rules) {
@@ -50,7 +78,7 @@ export class Rules {
     const realRule = this.ruleFor(realPath);
     for (const requested of requestedPaths) {
       if (requested === realPath) continue;
-      const requestedRule = this.ruleFor(requested);
+      const requestedRule = this.ruleForRequested(requested);
       if (requestedRule === undefined || requestedRule === realRule) continue;
       throw new TrustloadError(
         ErrorCodes.UNSUPPORTED_LOAD,

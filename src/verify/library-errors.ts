@@ -24,7 +24,8 @@ export function fromLibraryError(err: unknown): TrustloadError {
   if (err instanceof TrustloadError) return err;
   const libraryCode = (err as { code?: unknown } | null)?.code;
   const code = typeof libraryCode === 'string' ? LIBRARY_CODES[libraryCode] : undefined;
-  const message = err instanceof Error ? err.message : String(err);
+  // "could not be verified" reads like a success at a glance, and permissive-mode warnings must never say "verified".
+  const message = (err instanceof Error ? err.message : String(err)).replace(/could not be verified/g, 'failed verification');
   const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
   if (code !== undefined) return new TrustloadError(code, `${message}${cause}`, { cause: err });
   return new TrustloadError(ErrorCodes.BAD_BUNDLE, `malformed bundle: ${message}${cause}`, { cause: err });
