@@ -28,7 +28,7 @@ export function inspect(args: string[], io: Io): number {
   }
   if (positionals.length !== 1) throw new UsageError('inspect takes exactly one BUNDLE (see --help)');
   const path = positionals[0]!;
-  const bundle = parseBundle(readFileLimited(path, MAX_BUNDLE_BYTES, 'bundle', ErrorCodes.NO_BUNDLE), path);
+  const bundle = parseBundle(readFileLimited(path, MAX_BUNDLE_BYTES, 'bundle', ErrorCodes.BAD_BUNDLE, ErrorCodes.NO_BUNDLE), path);
   let summary: BundleSummary;
   try {
     summary = summarize(bundle);

@@ -47,7 +47,6 @@ const OPTIONS = {
 } as const;
 
 const CLI_ROOT = 'trusted-root';
-const CLI_KEY = 'key';
 
 export function verifyBlob(args: string[], io: Io): number {
   const { values, positionals } = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
@@ -67,13 +66,14 @@ export function verifyBlob(args: string[], io: Io): number {
   const keys = new Map();
   const signer = signerFromFlags(values, roots.size > 0 ? [CLI_ROOT] : undefined);
   if (values.key !== undefined) {
-    keys.set(CLI_KEY, parsePublicKeyPem(readFileLimited(values.key, 1024 * 1024, 'public key', ErrorCodes.POLICY).toString('utf8'), values.key));
+    // The key is named by its file, so messages and --json say which key.
+    keys.set(values.key, parsePublicKeyPem(readFileLimited(values.key, 1024 * 1024, 'public key', ErrorCodes.POLICY).toString('utf8'), values.key));
   }
   const trust: LoadedTrust = { roots, keys };
   const signers = [...resolveSigners({ 'command-line': signer }, trust).values()];
 
   const artifact = readArtifact(target);
-  const bundle = parseBundle(readFileLimited(values.bundle, MAX_BUNDLE_BYTES, 'bundle', ErrorCodes.NO_BUNDLE), values.bundle);
+  const bundle = parseBundle(readFileLimited(values.bundle, MAX_BUNDLE_BYTES, 'bundle', ErrorCodes.BAD_BUNDLE, ErrorCodes.NO_BUNDLE), values.bundle);
   const verified = verifyBundle(bundle, artifact, signers);
 
   if (values.json) {
@@ -94,7 +94,7 @@ function signerFromFlags(values: { [K in keyof typeof OPTIONS]?: string | boolea
     if (identity !== undefined || identityPattern !== undefined || issuer !== undefined) {
       throw new UsageError('use either --key or --certificate-identity/--certificate-oidc-issuer, not both');
     }
-    return { key: CLI_KEY, transparencyLog: values['insecure-ignore-tlog'] !== true, ...withRoots };
+    return { key: values.key as string, transparencyLog: values['insecure-ignore-tlog'] !== true, ...withRoots };
   }
   if (values['insecure-ignore-tlog']) throw new UsageError('--insecure-ignore-tlog applies to --key only; keyless signatures always need a log entry');
   if (issuer === undefined) throw new UsageError('verify-blob needs --certificate-oidc-issuer (or --key)');

@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
 import { asTrustloadError, ErrorCodes, TrustloadError } from '../errors.js';
 import { MAX_BUNDLE_BYTES, readFileLimited } from '../io/read.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
@@ -47,7 +45,7 @@ export interface LoadOptions {
 export class Guard {
   readonly rules: Rules;
   readonly #counts = { verified: 0, refused: 0, warned: 0, unmatched: 0 };
-  readonly #warned: string[] = [];
+  readonly #warned = new Set<string>();
   #verifier: RuleVerifier | undefined;
 
   constructor(
@@ -64,7 +62,7 @@ export class Guard {
 
   /** Files loaded without verification in permissive mode, for the summary at exit. */
   warnedFiles(): readonly string[] {
-    return this.#warned;
+    return [...this.#warned];
   }
 
   /**
@@ -74,7 +72,7 @@ export class Guard {
    * returns the unverified bytes, decision 'warned').
    */
   loadFile(realPath: string, requestedPaths: Iterable<string>, options: LoadOptions): FileDecision {
-    const start = performance.now();
+    const start = now();
     let rule: Rule | undefined;
     try {
       rule = this.rules.classify(realPath, requestedPaths);
@@ -86,29 +84,27 @@ export class Guard {
       return this.#unmatched(realPath, start, options);
     }
     let bytes: Buffer | undefined;
-    let digest: string | undefined;
     try {
       bytes = readArtifact(realPath);
-      digest = createHash('sha256').update(bytes).digest('hex');
       if (rule.bundle !== undefined) {
         throw new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, `rule "${rule.name}" names a directory manifest bundle, which this version cannot verify yet`);
       }
       const bundlePath = `${realPath}.sigstore.json`;
-      const bundle = readFileLimited(bundlePath, MAX_BUNDLE_BYTES, 'bundle', ErrorCodes.NO_BUNDLE);
-      const signer = this.#ruleVerifier().verify(bytes, digest, bundle, bundlePath, rule.name);
+      const bundle = readBundle(bundlePath, realPath);
+      const { signer, digest } = this.#ruleVerifier().verify(bytes, bundle, bundlePath, rule.name);
       this.#counts.verified++;
       this.#publish(realPath, 'verified', start, { rule: rule.name, signer, digest });
       return { decision: 'verified', path: realPath, rule: rule.name, signer, digest, bytes };
     } catch (err) {
-      const error = asTrustloadError(err, ErrorCodes.BAD_BUNDLE, 'verification failed').withContext({ path: realPath, rule: rule.name, digest });
+      const error = asTrustloadError(err, ErrorCodes.BAD_BUNDLE, 'verification failed').withContext({ path: realPath, rule: rule.name });
       this.#refuse(error, start, options);
-      return { decision: 'warned', path: realPath, rule: rule.name, digest, bytes };
+      return { decision: 'warned', path: realPath, rule: rule.name, digest: error.digest, bytes };
     }
   }
 
   /** Decides a load that has no file path (data:, http:, ...): the policy's `unmatched` setting. */
   loadUrl(url: string, options: LoadOptions): void {
-    this.#unmatched(url.length > 200 ? `${url.slice(0, 200)}...` : url, performance.now(), options);
+    this.#unmatched(url.length > 200 ? `${url.slice(0, 200)}...` : url, now(), options);
   }
 
   #unmatched(path: string, start: number, options: LoadOptions): FileDecision {
@@ -132,13 +128,15 @@ export class Guard {
       throw error;
     }
     this.#counts.warned++;
-    this.#warned.push(path);
     this.#publish(path, 'warned', start, { rule: error.rule, code: error.code, digest: error.digest });
+    // One warning line per file: a file loaded twice (an addon checked at resolve and at dlopen, a ?query) warns once.
+    if (this.#warned.has(path)) return;
+    this.#warned.add(path);
     process.stderr.write(`trustload: WARNING: ${error.describe()} (loaded anyway: permissive mode)\n`);
   }
 
   #publish(path: string, decision: DecisionKind, start: number, extra: { rule?: string; code?: TrustloadError['code']; signer?: VerifiedSigner; digest?: string }): void {
-    publishDecision({ path, decision, ...definedOnly(extra), ms: performance.now() - start });
+    publishDecision({ path, decision, ...definedOnly(extra), ms: now() - start });
   }
 
   #ruleVerifier(): RuleVerifier {
@@ -147,9 +145,24 @@ export class Guard {
   }
 }
 
+/** The sibling bundle; a refusal names the protected file (the message names the bundle). */
+function readBundle(bundlePath: string, artifactPath: string): Buffer {
+  try {
+    return readFileLimited(bundlePath, MAX_BUNDLE_BYTES, 'bundle', ErrorCodes.BAD_BUNDLE, ErrorCodes.NO_BUNDLE);
+  } catch (err) {
+    const error = err as TrustloadError;
+    throw new TrustloadError(error.code, error.message, { path: artifactPath, cause: error.cause ?? error });
+  }
+}
+
 /** Protected files are read through one descriptor and must be regular files (a FIFO would block the loader). */
 function readArtifact(path: string): Buffer {
   return readFileLimited(path, MAX_ARTIFACT_BYTES, 'file', ErrorCodes.MISSING_FILE);
+}
+
+/** Milliseconds, from the monotonic clock (node:perf_hooks costs start-up time to load). */
+function now(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {

@@ -42,7 +42,7 @@ export class Rules {
    */
   ruleForRequested(path: string): Rule | undefined {
     const rel = relative(this.#baseDir, path);
-    if (!rel.startsWith('..') && !isAbsolute(rel)) return this.#matchRelative(rel)?.rule;
+    if (isInside(rel)) return this.#matchRelative(rel)?.rule;
     const parts = path.split(sep);
     for (let i = parts.length - 1; i > 1; i--) {
       if (this.#realpath(parts.slice(0, i).join(sep)) === this.#baseDir) return this.#matchRelative(parts.slice(i).join(sep))?.rule;
@@ -59,7 +59,7 @@ export class Rules {
   }
 
   #matchRelative(rel: string): { rule: Rule; glob: string } | undefined {
-    if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return undefined;
+    if (rel === '' || !isInside(rel)) return undefined;
     const posix = sep === '/' ? rel : rel.split(sep).join('/');
     for (const { rule, patterns } of this.#rules) {
       const i = patterns.findIndex((p) => p.test(posix));
@@ -90,4 +90,9 @@ export class Rules {
     }
     return realRule;
   }
+}
+
+/** Whether a path relative to the policy folder stays inside it: `..x` (a name starting with two dots) does. */
+function isInside(rel: string): boolean {
+  return rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
 }

@@ -1,6 +1,5 @@
-import childProcess from 'node:child_process';
 import module from 'node:module';
-import workerThreads from 'node:worker_threads';
+import type * as WorkerThreads from 'node:worker_threads';
 import { ErrorCodes, TrustloadError } from '../errors.js';
 
 /** What every Node child and worker needs to run under the same pinned policy. */
@@ -15,14 +14,34 @@ export interface ChildGuard {
 /**
  * Sets this process's environment so that children inherit the guard, and
  * wraps child_process and Worker so that an explicit `env` or `execArgv`
- * cannot leave it out.
+ * cannot leave it out. The two builtins cost milliseconds to load, so they are
+ * wrapped when the application first asks for one (by import, require or
+ * process.getBuiltinModule), before it gets it.
  */
 export function guardChildren(guard: ChildGuard): void {
   Object.assign(process.env, guardedEnv(process.env, guard));
-  wrapChildProcess(guard);
-  wrapWorker(guard);
-  // ESM named imports of builtins are copies: refresh them so `import { spawn }` sees the wrappers.
-  module.syncBuiltinESMExports();
+  const wrapped = new Set<string>();
+  const wrapOnFirstUse = (id: string): void => {
+    const name = id.startsWith('node:') ? id.slice(5) : id;
+    if (wrapped.has(name) || (name !== 'child_process' && name !== 'worker_threads')) return;
+    wrapped.add(name);
+    if (name === 'child_process') wrapChildProcess(guard, process.getBuiltinModule('node:child_process') as unknown as Record<string, AnyFunction>);
+    else wrapWorker(guard, process.getBuiltinModule('node:worker_threads') as typeof WorkerThreads);
+    // ESM named imports of builtins are copies: refresh them so `import { spawn }` sees the wrappers.
+    module.syncBuiltinESMExports();
+  };
+  module.registerHooks({
+    resolve(specifier, context, nextResolve) {
+      const result = nextResolve(specifier, context);
+      if (result.url.startsWith('node:')) wrapOnFirstUse(result.url);
+      return result;
+    },
+  });
+  const getBuiltinModule = process.getBuiltinModule;
+  process.getBuiltinModule = function guardedGetBuiltinModule(id: string) {
+    wrapOnFirstUse(id);
+    return getBuiltinModule.call(process, id);
+  } as typeof process.getBuiltinModule;
 }
 
 export function guardedEnv(env: NodeJS.ProcessEnv, guard: ChildGuard): NodeJS.ProcessEnv {
@@ -42,8 +61,7 @@ function withImport(nodeOptions: string, registerPath: string): string {
 
 type AnyFunction = (...args: unknown[]) => unknown;
 
-function wrapChildProcess(guard: ChildGuard): void {
-  const cp = childProcess as unknown as Record<string, AnyFunction>;
+function wrapChildProcess(guard: ChildGuard, cp: Record<string, AnyFunction>): void {
   for (const name of ['spawn', 'spawnSync', 'exec', 'execSync', 'execFile', 'execFileSync', 'fork'] as const) {
     const original = cp[name]!;
     cp[name] = function guardedChildProcess(this: unknown, ...args: unknown[]) {
@@ -58,10 +76,10 @@ function wrapChildProcess(guard: ChildGuard): void {
   }
 }
 
-function wrapWorker(guard: ChildGuard): void {
+function wrapWorker(guard: ChildGuard, workerThreads: typeof WorkerThreads): void {
   const Original = workerThreads.Worker;
   class Worker extends Original {
-    constructor(filename: string | URL, options: workerThreads.WorkerOptions = {}) {
+    constructor(filename: string | URL, options: WorkerThreads.WorkerOptions = {}) {
       if (options.eval && guard.enforce) {
         // Code given as a string has no file to verify: the worker would run unguarded.
         throw new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, 'a Worker with eval: true runs code that cannot be verified');

@@ -1,7 +1,7 @@
+import { realpathSync, statSync } from 'node:fs';
 import module from 'node:module';
-import { dirname, resolve as resolvePath } from 'node:path';
+import { basename, dirname, join, relative, resolve as resolvePath, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { isMainThread } from 'node:worker_threads';
 import { isLoadingInternals } from '../guard/load-verifier.js';
 import type { Guard } from '../guard/guard.js';
 
@@ -16,15 +16,16 @@ const ANNOUNCE = { announce: true };
  */
 export function installModuleHooks(guard: Guard): void {
   const requestedByUrl = new Map<string, Set<string>>();
-  let mainRequested = isMainThread && process.argv[1] ? resolvePath(process.argv[1]) : undefined;
+  // The main entry as typed on the command line; a worker's argv names no such file, hence the check below.
+  let mainRequested = process.argv[1] ? resolvePath(process.argv[1]) : undefined;
 
   module.registerHooks({
     resolve(specifier, context, nextResolve) {
       const result = nextResolve(specifier, context);
       if (isLoadingInternals() || !result.url.startsWith('file:')) return result;
-      let requested = requestedPath(specifier, context);
+      let requested = requestedPath(specifier, context) ?? packageRequestedPath(specifier, context, fileURLToPath(result.url), guard.loaded.baseDir);
       if (context.parentURL === undefined && mainRequested !== undefined) {
-        requested = mainRequested; // the main entry, as typed on the command line
+        if (sameFile(mainRequested, result.url)) requested = mainRequested;
         mainRequested = undefined;
       }
       if (requested !== undefined) {
@@ -50,6 +51,14 @@ export function installModuleHooks(guard: Guard): void {
   });
 }
 
+function sameFile(path: string, url: string): boolean {
+  try {
+    return realpathSync(path) === fileURLToPath(url);
+  } catch {
+    return false;
+  }
+}
+
 /** The path a specifier names before symlinks are followed; undefined for bare package names. */
 function requestedPath(specifier: string, context: { parentURL?: string | undefined; conditions?: readonly string[] }): string | undefined {
   try {
@@ -64,4 +73,41 @@ function requestedPath(specifier: string, context: { parentURL?: string | undefi
   } catch {
     return undefined; // not a path we can name: the real path alone decides
   }
+}
+
+/**
+ * For a bare package name: the path through the node_modules folder Node
+ * found the package in, before its links are followed, so that a package
+ * linked into a protected folder (plugins/x/node_modules/dep -> /elsewhere)
+ * is judged like any other symlink. Only folders inside the policy folder
+ * are looked at: no rule covers anything outside it.
+ */
+function packageRequestedPath(
+  specifier: string,
+  context: { parentURL?: string | undefined },
+  resolved: string,
+  baseDir: string,
+): string | undefined {
+  if (specifier.startsWith('#') || specifier.includes(':') || !context.parentURL?.startsWith('file:')) return undefined;
+  const parts = specifier.split('/');
+  const name = specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
+  try {
+    for (let dir = dirname(fileURLToPath(context.parentURL)), up = ''; isInside(dir, baseDir) && up !== dir; up = dir, dir = dirname(dir)) {
+      if (basename(dir) === 'node_modules') continue;
+      const candidate = join(dir, 'node_modules', name);
+      if (!statSync(candidate, { throwIfNoEntry: false })?.isDirectory()) continue;
+      const real = realpathSync(candidate);
+      // A file of the package: the same file under the folder it was found in. A file outside the
+      // package's real folder was reached through a link inside it: it is judged by that folder.
+      return resolved.startsWith(`${real}${sep}`) ? join(candidate, resolved.slice(real.length + 1)) : candidate;
+    }
+  } catch {
+    // not a path we can name: the real path alone decides
+  }
+  return undefined;
+}
+
+function isInside(dir: string, baseDir: string): boolean {
+  const rel = relative(baseDir, dir);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !rel.startsWith(sep) && !/^[A-Za-z]:/.test(rel));
 }

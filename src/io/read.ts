@@ -1,23 +1,24 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { ErrorCodes, TrustloadError, type ErrorCode } from '../errors.js';
 
 /** Largest bundle we read. Real bundles are kilobytes; a model manifest of 100k files stays well below. */
 export const MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
 
 /**
- * Reads a whole file through one descriptor, refusing it before reading when
+ * Reads a whole file through one descriptor (a missing file is `missingCode`), refusing it before reading when
  * it is larger than `limit` (so a huge file never fills memory), and
  * refusing a file that grows while being read.
  */
-export function readFileLimited(path: string, limit: number, what: string, code: ErrorCode): Buffer {
+export function readFileLimited(path: string, limit: number, what: string, code: ErrorCode, missingCode: ErrorCode = code): Buffer {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat below refuses it.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     const errno = (err as NodeJS.ErrnoException).code;
     const missing = errno === 'ENOENT' || errno === 'ENOTDIR';
     throw new TrustloadError(
-      code,
+      missing ? missingCode : code,
       missing ? `${what} ${path} does not exist` : `cannot open ${what} ${path}: ${(err as Error).message}`,
       { path, cause: err },
     );

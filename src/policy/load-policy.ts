@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ErrorCodes, TrustloadError } from '../errors.js';
 import { parseJson } from '../io/json.js';
 import { readFileLimited } from '../io/read.js';
+import { sha256Hex } from '../io/sha256.js';
 import { globProblem } from './globs.js';
 import { describeIssue } from './issues.js';
 import { PolicySchema, type Policy } from './schema.js';
@@ -32,7 +32,7 @@ export function policyPathFromEnv(env: NodeJS.ProcessEnv = process.env, cwd = pr
 export function loadPolicyFile(path: string, expectedSha256?: string): LoadedPolicy {
   const bytes = readFileLimited(path, MAX_POLICY_BYTES, 'policy', ErrorCodes.POLICY);
   const file = realpathSync(path);
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const sha256 = sha256Hex(bytes);
   if (expectedSha256 !== undefined && expectedSha256.toLowerCase() !== sha256) {
     throw new TrustloadError(ErrorCodes.POLICY, `policy ${file} does not match TRUSTLOAD_POLICY_SHA256`, {
       path: file,

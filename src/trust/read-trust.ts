@@ -1,21 +1,27 @@
-import { createHash } from 'node:crypto';
-import type { KeyObject } from 'node:crypto';
 import { resolve } from 'node:path';
 import { ErrorCodes, TrustloadError } from '../errors.js';
 import { MAX_BUNDLE_BYTES, readFileLimited } from '../io/read.js';
+import { sha256Hex } from '../io/sha256.js';
 import type { PolicyTrust } from '../policy/schema.js';
 import { checkTrustedRootJson } from './check-trusted-root.js';
-import { parsePublicKeyPem } from './keys.js';
+import { checkPublicKeyPem } from './check-public-key.js';
 
 /**
  * The trust a policy names, read once at start-up and pinned: every file's
  * SHA-256 must equal the one the policy states, so the policy's own digest
- * covers everything it trusts. Roots are checked but not yet decoded: that
- * waits for the first protected load, with the rest of the Sigstore code.
+ * covers everything it trusts. Roots and keys are checked but not yet
+ * decoded: that waits for the first protected load, with node:crypto and the
+ * Sigstore code.
  */
 export interface TrustFiles {
-  roots: ReadonlyMap<string, { source: string; bytes: Buffer }>;
-  keys: ReadonlyMap<string, KeyObject>;
+  roots: ReadonlyMap<string, TrustFile>;
+  keys: ReadonlyMap<string, TrustFile>;
+}
+
+export interface TrustFile {
+  /** The file it came from, or the policy field of an inline key. */
+  source: string;
+  bytes: Buffer;
 }
 
 export function readTrustFiles(trust: PolicyTrust | undefined, baseDir: string): TrustFiles {
@@ -26,21 +32,20 @@ export function readTrustFiles(trust: PolicyTrust | undefined, baseDir: string):
     checkTrustedRootJson(bytes, source);
     roots.set(name, { source, bytes });
   }
-  const keys = new Map<string, KeyObject>();
+  const keys = new Map<string, TrustFile>();
   for (const [name, ref] of Object.entries(trust?.keys ?? {})) {
-    if ('pem' in ref) {
-      keys.set(name, parsePublicKeyPem(ref.pem, `trust.keys.${name}`));
-    } else {
-      const source = resolve(baseDir, ref.path);
-      keys.set(name, parsePublicKeyPem(readPinned(source, ref.sha256, `trust.keys.${name}`, 1024 * 1024).toString('utf8'), source));
-    }
+    const key = 'pem' in ref
+      ? { source: `trust.keys.${name}`, bytes: Buffer.from(ref.pem) }
+      : { source: resolve(baseDir, ref.path), bytes: readPinned(resolve(baseDir, ref.path), ref.sha256, `trust.keys.${name}`, 1024 * 1024) };
+    checkPublicKeyPem(key.bytes.toString('utf8'), key.source);
+    keys.set(name, key);
   }
   return { roots, keys };
 }
 
 function readPinned(path: string, sha256: string, field: string, limit: number): Buffer {
   const bytes = readFileLimited(path, limit, `${field} file`, ErrorCodes.POLICY);
-  const digest = createHash('sha256').update(bytes).digest('hex');
+  const digest = sha256Hex(bytes);
   if (digest !== sha256) {
     throw new TrustloadError(ErrorCodes.POLICY, `${field}: ${path} does not match its pinned sha256 (run trustload policy check to print digests)`, {
       expected: `sha256:${sha256}`,
@@ -48,8 +53,4 @@ function readPinned(path: string, sha256: string, field: string, limit: number):
     });
   }
   return bytes;
-}
-
-export function sha256File(path: string): string {
-  return createHash('sha256').update(readFileLimited(path, MAX_BUNDLE_BYTES, 'file', ErrorCodes.POLICY)).digest('hex');
 }

@@ -46,8 +46,9 @@ export function requireSubject(subjects: StatementSubject[], artifact: Artifact)
   }
   const found = subjects.map((s) => Object.entries(s.digest).map(([a, v]) => `${a}:${v}`).join(',')).join(' ');
   const digest = 'bytes' in artifact ? hashBytes('sha256', artifact.bytes) : artifact.sha256;
+  // As for message signatures: expected is what the signature covers, found is the file.
   throw new TrustloadError(ErrorCodes.SIGNATURE, 'the signed in-toto statement does not name this file as a subject', {
-    expected: `sha256:${digest.toString('hex')}`,
-    found: found || 'no usable subject digests',
+    expected: found || 'no usable subject digests',
+    found: `sha256:${digest.toString('hex')}`,
   });
 }
