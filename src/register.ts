@@ -43,6 +43,8 @@ export function register(options: RegisterOptions = {}): void {
   const mode = resolveMode(loaded);
   const guard = new Guard(loaded, readTrustFiles(loaded.policy.trust, loaded.baseDir), mode);
   installModuleHooks(guard);
+  // Code given with -e/-p has no file: like a data: URL, the policy's `unmatched` decides.
+  if (runsEvalCode(process.execArgv)) guard.loadUrl('[eval] (node -e / -p)', { announce: false });
   guardAddons(guard);
   guardChildren({ policyFile: loaded.file!, policySha256: loaded.sha256, registerPath: REGISTER_PATH, enforce: mode === 'enforce' });
   if (mode === 'permissive') announcePermissive(guard);
@@ -56,6 +58,11 @@ export function activeGuard(): Guard {
   const loaded = loadPolicy({});
   active = new Guard(loaded, readTrustFiles(loaded.policy.trust, loaded.baseDir), resolveMode(loaded));
   return active;
+}
+
+/** -e, -p, -pe, --eval, --print, --eval=...: the process runs code from its command line. */
+function runsEvalCode(execArgv: readonly string[]): boolean {
+  return execArgv.some((arg) => /^--(?:eval|print)(?:=|$)/.test(arg) || /^-[A-Za-z]*[ep][A-Za-z]*$/.test(arg));
 }
 
 function loadPolicy(options: RegisterOptions): LoadedPolicy {

@@ -109,7 +109,7 @@ export class Guard {
 
   #unmatched(path: string, start: number, options: LoadOptions): FileDecision {
     if (this.loaded.policy.unmatched === 'deny') {
-      const error = new TrustloadError(ErrorCodes.UNMATCHED, 'no rule protects this file and the policy denies unmatched loads', { path });
+      const error = new TrustloadError(ErrorCodes.UNMATCHED, 'no rule covers this load and the policy denies unmatched loads', { path });
       this.#refuse(error, start, options);
       return { decision: 'warned', path };
     }
@@ -157,7 +157,7 @@ function readBundle(bundlePath: string, artifactPath: string): Buffer {
 
 /** Protected files are read through one descriptor and must be regular files (a FIFO would block the loader). */
 function readArtifact(path: string): Buffer {
-  return readFileLimited(path, MAX_ARTIFACT_BYTES, 'file', ErrorCodes.MISSING_FILE);
+  return readFileLimited(path, MAX_ARTIFACT_BYTES, 'file', ErrorCodes.UNSUPPORTED_LOAD, ErrorCodes.MISSING_FILE);
 }
 
 /** Milliseconds, from the monotonic clock (node:perf_hooks costs start-up time to load). */

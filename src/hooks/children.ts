@@ -80,9 +80,11 @@ function wrapWorker(guard: ChildGuard, workerThreads: typeof WorkerThreads): voi
   const Original = workerThreads.Worker;
   class Worker extends Original {
     constructor(filename: string | URL, options: WorkerThreads.WorkerOptions = {}) {
-      if (options.eval && guard.enforce) {
+      if (options.eval) {
         // Code given as a string has no file to verify: the worker would run unguarded.
-        throw new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, 'a Worker with eval: true runs code that cannot be verified');
+        const error = new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, 'a Worker with eval: true runs code that cannot be verified');
+        if (guard.enforce) throw error;
+        process.stderr.write(`trustload: WARNING: ${error.describe()} (started anyway: permissive mode)\n`);
       }
       const execArgv = options.execArgv ?? process.execArgv;
       const env = options.env === undefined || typeof options.env === 'symbol' ? options.env : guardedEnv(options.env as NodeJS.ProcessEnv, guard);
