@@ -19,6 +19,11 @@ export interface Decision {
 
 const channel = diagnostics.channel(DECISION_CHANNEL);
 
+/** Checked first, so that a process nobody listens to builds no event objects. */
+export function hasDecisionSubscribers(): boolean {
+  return channel.hasSubscribers;
+}
+
 export function publishDecision(decision: Decision): void {
-  if (channel.hasSubscribers) channel.publish(decision);
+  channel.publish(decision);
 }

@@ -3,7 +3,7 @@ import { MAX_BUNDLE_BYTES, readFileLimited } from '../io/read.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
 import type { TrustFiles } from '../trust/read-trust.js';
 import type { VerifiedSigner } from '../verify/signers.js';
-import { publishDecision, type DecisionKind } from './events.js';
+import { hasDecisionSubscribers, publishDecision, type DecisionKind } from './events.js';
 import { loadVerifierModule } from './load-verifier.js';
 import { Rules, type Rule } from './rules.js';
 import type { RuleVerifier } from './verifier.js';
@@ -90,7 +90,7 @@ export class Guard {
         throw new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, `rule "${rule.name}" names a directory manifest bundle, which this version cannot verify yet`);
       }
       const bundlePath = `${realPath}.sigstore.json`;
-      const bundle = readBundle(bundlePath, realPath);
+      const bundle = readFileLimited(bundlePath, MAX_BUNDLE_BYTES, 'bundle', ErrorCodes.BAD_BUNDLE, ErrorCodes.NO_BUNDLE);
       const { signer, digest } = this.#ruleVerifier().verify(bytes, bundle, bundlePath, rule.name);
       this.#counts.verified++;
       this.#publish(realPath, 'verified', start, { rule: rule.name, signer, digest });
@@ -136,22 +136,12 @@ export class Guard {
   }
 
   #publish(path: string, decision: DecisionKind, start: number, extra: { rule?: string; code?: TrustloadError['code']; signer?: VerifiedSigner; digest?: string }): void {
-    publishDecision({ path, decision, ...definedOnly(extra), ms: now() - start });
+    if (hasDecisionSubscribers()) publishDecision({ path, decision, ...definedOnly(extra), ms: now() - start });
   }
 
   #ruleVerifier(): RuleVerifier {
     this.#verifier ??= loadVerifierModule().createRuleVerifier(this.loaded.policy, this.trust);
     return this.#verifier;
-  }
-}
-
-/** The sibling bundle; a refusal names the protected file (the message names the bundle). */
-function readBundle(bundlePath: string, artifactPath: string): Buffer {
-  try {
-    return readFileLimited(bundlePath, MAX_BUNDLE_BYTES, 'bundle', ErrorCodes.BAD_BUNDLE, ErrorCodes.NO_BUNDLE);
-  } catch (err) {
-    const error = err as TrustloadError;
-    throw new TrustloadError(error.code, error.message, { path: artifactPath, cause: error.cause ?? error });
   }
 }
 

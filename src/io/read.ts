@@ -20,7 +20,7 @@ export function readFileLimited(path: string, limit: number, what: string, code:
     throw new TrustloadError(
       missing ? missingCode : code,
       missing ? `${what} ${path} does not exist` : `cannot open ${what} ${path}: ${(err as Error).message}`,
-      { path, cause: err },
+      { cause: err },
     );
   }
   try {
