@@ -7,10 +7,18 @@
 //         wall time (also shown)
 //   cold  fresh processes: `node dist/cli.js verify-blob ...` and an import of
 //         dist/index.js vs a bare `node -e 0` (the same Node binary)
+//   guard fresh processes of a temp app under `node --import register.mjs`
+//         (its policy pins a P-256 key and protects plugins/** and prompts/**)
+//         vs the same app under plain node: an empty app (start-up alone), and
+//         an app that imports 20 signed plugins and reads 5 signed prompts;
+//         wall time and the children's CPU time
+//   loads per-load costs timed inside one process (bench/guard-probe.mjs):
+//         import() of an unmatched and of a signed file, readVerifiedSync vs
+//         readFileSync; guarded vs plain node (and vs no-op module hooks)
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { createPublicKey } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { createHash, createPublicKey } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -18,12 +26,17 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
+import { signFile } from '../scripts/sign-with-key.mjs';
 
 const SETTINGS = {
   warmupMs: 400, // per case and side, untimed; also sizes the batches
   batchMs: 150, // a batch runs n iterations, n chosen so that it takes about this much CPU time
   batches: 15, // timed batches per case and side, the sides alternating (AB, BA, ...)
   spawns: 10, // timed fresh processes per cold variant, round-robin, after one untimed round
+  guardSpawns: 30, // the same for the guard's fresh-process variants
+  probeProcesses: 8, // rounds of one process per side timing per-load costs (bench/guard-probe.mjs)
+  probeLoads: 300, // imports per timed batch in a probe process (reads: 4x as many)
+  probeBatches: 4, // timed batches per measure in a probe process, after one untimed
 };
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -33,6 +46,10 @@ const ARTIFACT = join(SUITE, 'a.txt');
 const IDENTITY =
   'https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main';
 const ISSUER = 'https://token.actions.githubusercontent.com';
+const REGISTER = join(REPO, 'register.mjs');
+const PROBE = join(REPO, 'bench', 'guard-probe.mjs');
+// The guard benchmarks' children run with this environment: no policy, mode or options inherited from the caller.
+const APP_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TRUSTLOAD_') && k !== 'NODE_OPTIONS'));
 
 // Conformance bundles over a.txt that both trustload and @sigstore/verify alone accept
 // against the public-good root.
@@ -47,6 +64,9 @@ console.log(`trustload bench: Node ${process.version} (${process.execPath}), ${p
 console.log(`settings: ${JSON.stringify(SETTINGS)}\n`);
 warm();
 cold();
+const app = makeGuardApp();
+guardProcesses(app);
+guardLoads(app);
 
 /**
  * Bundles bench/verify-entry.ts as scripts/build.mjs bundles dist/. The shipped
@@ -155,6 +175,171 @@ function cold() {
   const rows = variants.map((v, i) => [v.name, median(times[i]).toFixed(1), `${Math.min(...times[i]).toFixed(1)}-${Math.max(...times[i]).toFixed(1)}`, (median(times[i]) / base).toFixed(2), `+${(median(times[i]) - base).toFixed(1)}`]);
   console.log(`COLD: wall time of a fresh process (spawnSync, ${SETTINGS.spawns} each, interleaved; ratio and extra against the baseline's median)`);
   table(['process', 'median ms', 'min-max ms', 'ratio', 'extra ms'], rows);
+}
+
+/**
+ * A temp app: trustload.policy.json (the key pinned by digest, rules for
+ * plugins/** and prompts/**, unmatched files allowed), 20 small ESM plugins
+ * and 5 prompts each signed by fixtures/keys/p256.pem (sibling key bundles, no
+ * log entry), an empty app.mjs and unmatched files outside the rules, and the
+ * plugin app twice: guarded (prompts through readVerifiedSync) and bare (fs).
+ */
+function makeGuardApp() {
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'trustload-bench-app-')));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  for (const sub of ['keys', 'plugins', 'prompts']) mkdirSync(join(dir, sub));
+  const publicKey = readFileSync(join(REPO, 'fixtures', 'keys', 'p256.pub.pem'));
+  const privateKey = readFileSync(join(REPO, 'fixtures', 'keys', 'p256.pem'), 'utf8');
+  writeFileSync(join(dir, 'keys', 'p256.pub.pem'), publicKey);
+  const policy = {
+    version: 1,
+    trust: { keys: { release: { path: './keys/p256.pub.pem', sha256: createHash('sha256').update(publicKey).digest('hex') } } },
+    signers: { offline: { key: 'release', transparencyLog: false } },
+    rules: [
+      { name: 'plugins', files: 'plugins/**', signers: ['offline'] },
+      { name: 'prompts', files: 'prompts/**', signers: ['offline'] },
+    ],
+    unmatched: 'allow',
+  };
+  writeFileSync(join(dir, 'trustload.policy.json'), `${JSON.stringify(policy, null, 2)}\n`);
+  const plugins = Array.from({ length: 20 }, (_, i) => `plugins/p${String(i).padStart(2, '0')}.mjs`);
+  const prompts = Array.from({ length: 5 }, (_, i) => `prompts/q${i}.md`);
+  plugins.forEach((file, i) => writeFileSync(join(dir, file), `export const name = 'plugin ${i}';\nexport function run(x) {\n  return x + ${i};\n}\n`));
+  prompts.forEach((file, i) => writeFileSync(join(dir, file), `# Prompt ${i}\n\nYou are tool-using agent number ${i}. Answer briefly.\n`));
+  for (const file of [...plugins, ...prompts]) signFile(join(dir, file), privateKey);
+  writeFileSync(join(dir, 'app.mjs'), '');
+  writeFileSync(join(dir, 'unmatched.mjs'), 'export default 1;\n');
+  writeFileSync(join(dir, 'unmatched.txt'), 'not protected by any rule\n');
+  const body = (read) =>
+    `let n = 0;\nfor (const p of ${JSON.stringify(plugins)}) n += (await import('./' + p)).run(1);\n` +
+    `for (const p of ${JSON.stringify(prompts)}) n += ${read}(p).length;\n`;
+  const index = JSON.stringify(pathToFileURL(join(REPO, 'dist', 'index.js')).href);
+  writeFileSync(join(dir, 'plugin-app.mjs'), `import { readVerifiedSync, stats } from ${index};\n${body('readVerifiedSync')}console.log(n, stats().verified);\n`);
+  writeFileSync(join(dir, 'plugin-app-bare.mjs'), `import { readFileSync } from 'node:fs';\n${body('readFileSync')}console.log(n, ${plugins.length + prompts.length});\n`);
+  return { dir, files: plugins.length + prompts.length };
+}
+
+function guardProcesses(app) {
+  const variants = [
+    { name: 'empty app: node app.mjs', args: ['app.mjs'] },
+    { name: 'empty app: node --import register.mjs app.mjs', args: ['--import', REGISTER, 'app.mjs'], base: 0 },
+    { name: 'plugin app: node plugin-app-bare.mjs', args: ['plugin-app-bare.mjs'] },
+    { name: 'plugin app: node --import register.mjs plugin-app.mjs', args: ['--import', REGISTER, 'plugin-app.mjs'], base: 2 },
+  ];
+  const runs = variants.map(() => []);
+  let printed; // both plugin apps print the same sum and the file count (the guarded one: its verified count)
+  for (let round = -1; round < SETTINGS.guardSpawns; round++) {
+    for (let k = 0; k < variants.length; k++) {
+      const i = (Math.max(round, 0) + k) % variants.length;
+      const run = spawnTimed(variants[i].args, app.dir);
+      if (i >= 2 && run.stdout !== (printed ??= run.stdout)) throw new Error(`the plugin apps disagree: ${printed} vs ${run.stdout}`);
+      if (round >= 0) runs[i].push(run);
+    }
+  }
+  const wall = runs.map((r) => median(r.map((x) => x.ms)));
+  const cpu = runs.map((r) => (r[0].cpuMs === undefined ? undefined : r.reduce((a, x) => a + x.cpuMs, 0) / r.length));
+  const rows = variants.map((v, i) => {
+    const ms = runs[i].map((x) => x.ms);
+    const vs = (values) =>
+      v.base === undefined || values[i] === undefined ? ['', ''] : [(values[i] / values[v.base]).toFixed(2), `+${(values[i] - values[v.base]).toFixed(1)}`];
+    return [v.name, wall[i].toFixed(1), `${Math.min(...ms).toFixed(1)}-${Math.max(...ms).toFixed(1)}`, ...vs(wall), cpu[i]?.toFixed(1) ?? 'n/a', ...vs(cpu)];
+  });
+  console.log();
+  console.log(`GUARD: fresh processes in a temp app (policy: a pinned P-256 key, rules for plugins/** and prompts/**; ${SETTINGS.guardSpawns} spawns each, interleaved)`);
+  console.log('  (empty app: app.mjs is empty and outside the rules; plugin app: imports 20 signed plugins/*.mjs and reads 5 signed prompts/*.md,');
+  console.log('   guarded through readVerifiedSync, bare through fs.readFileSync; wall: median spawnSync time; CPU: mean user+sys of the child,');
+  console.log('   from this process\'s cutime+cstime in /proc/self/stat, 10 ms ticks so about ±1 ms; ratio, extra: against the unguarded row above)');
+  table(['process', 'median ms', 'min-max ms', 'ratio', 'extra ms', 'CPU ms', 'CPU ratio', 'extra CPU ms'], rows);
+  const perFile = (values, startup) => ((values[3] - values[2] - (startup ? values[1] - values[0] : 0)) / app.files).toFixed(2);
+  const cpuKnown = cpu[0] !== undefined;
+  console.log(`  per protected file, (guarded - unguarded plugin app) / ${app.files}: ${perFile(wall, false)} ms wall${cpuKnown ? `, ${perFile(cpu, false)} ms CPU` : ''}`);
+  console.log(`  the same less the empty app's start-up extra: ${perFile(wall, true)} ms wall${cpuKnown ? `, ${perFile(cpu, true)} ms CPU` : ''} (the first protected load also loads the verifier: see LOADS)`);
+}
+
+function guardLoads(app) {
+  const sides = [
+    { name: 'bare', args: [PROBE, 'bare'] },
+    { name: 'noop-hooks', args: [PROBE, 'noop-hooks'] },
+    { name: 'guarded', args: ['--import', REGISTER, PROBE, 'guarded'] },
+  ];
+  // A round runs one probe process per side, back to back (the order rotating), so that the sides
+  // of a round share the machine's load of the moment; differences are taken within rounds.
+  const rounds = [];
+  for (let round = 0; round < SETTINGS.probeProcesses; round++) {
+    const results = {};
+    for (let k = 0; k < sides.length; k++) {
+      const side = sides[(round + k) % sides.length];
+      const run = spawnTimed([...side.args, String(SETTINGS.probeLoads), String(SETTINGS.probeBatches)], app.dir);
+      results[side.name] = JSON.parse(run.stdout);
+    }
+    const { stats } = results.guarded;
+    if (!(stats.verified >= 20 && stats.cacheHits > 0 && stats.refused === 0)) {
+      throw new Error(`the guarded probe did not verify its signed loads: ${JSON.stringify(stats)}`);
+    }
+    rounds.push(results);
+  }
+  // A measure in one process: the median over its batches (first loads: the one sample).
+  const inProcess = (result, what, kind, name) => median((kind === 'first' ? [result.first[name]] : result.batches[name]).map((x) => x[what]));
+  const row = (label, kind, name, baseline = { side: 'bare', name }) => {
+    const per = (side, what, n = name) => rounds.map((r) => inProcess(r[side], what, kind, n));
+    const across = (side, n = name) => (rounds[0][side][kind][n] === undefined ? '-' : median(per(side, 'wall', n)).toFixed(1));
+    const extra = (what) => per('guarded', what).map((g, i) => g - per(baseline.side, what, baseline.name)[i]);
+    const signed = (x) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
+    const wall = extra('wall');
+    return [
+      label,
+      across(baseline.side, baseline.name),
+      baseline.side === 'bare' ? across('noop-hooks') : '-',
+      across('guarded'),
+      signed(median(wall)),
+      `${signed(quantile(wall, 0.25))}..${signed(quantile(wall, 0.75))}`,
+      signed(median(extra('cpu'))),
+    ];
+  };
+  const rows = [
+    row('import() unmatched file, fresh URL', 'batches', 'unmatchedImport'),
+    row('import() signed plugin, fresh URL (cache hit)', 'batches', 'signedImport'),
+    row('first import() of a signed plugin in the process', 'first', 'signedImport'),
+    row('then first import() of 19 other signed plugins, per file', 'first', 'otherSignedImports'),
+    row('readVerifiedSync unmatched file (vs readFileSync)', 'batches', 'readVerifiedUnmatched', { side: 'guarded', name: 'readFileUnmatched' }),
+    row('readVerifiedSync signed prompt, cache hit (vs readFileSync)', 'batches', 'readVerifiedSigned', { side: 'guarded', name: 'readFileSigned' }),
+  ];
+  console.log();
+  console.log(`LOADS: µs per load, timed inside one process with process.hrtime.bigint around a batch of loads (bench/guard-probe.mjs)`);
+  console.log(`  (${SETTINGS.probeProcesses} rounds of one process per side; a process times ${SETTINGS.probeBatches} batches of ${SETTINGS.probeLoads} imports or ${SETTINGS.probeLoads * 4} reads per measure, after one untimed;`);
+  console.log('   µs: median over rounds of each process\'s median batch (first loads: one per process); extra: median over rounds of guarded - unguarded,');
+  console.log('   IQR its middle half, CPU: the same on process CPU time; unguarded: plain node, for readVerifiedSync readFileSync in the same guarded');
+  console.log('   process; no-op hooks: node with pass-through module.registerHooks resolve and load hooks, the floor of any hook-based guard)');
+  table(['load', 'unguarded µs', 'no-op hooks µs', 'guarded µs', 'extra µs', 'extra IQR', 'extra CPU µs'], rows);
+}
+
+/** One fresh process of the guard's benchmarks: wall time, the child's CPU time (Linux), its output. */
+function spawnTimed(args, cwd) {
+  const cpu = childrenCpuMs();
+  const start = performance.now();
+  const r = spawnSync(process.execPath, args, { cwd, env: APP_ENV, encoding: 'utf8' });
+  const ms = performance.now() - start;
+  const after = childrenCpuMs();
+  if (r.status !== 0) throw new Error(`node ${args.join(' ')} exited with ${r.status}: ${r.stderr}`);
+  return { ms, cpuMs: cpu === undefined ? undefined : after - cpu, stdout: r.stdout };
+}
+
+/**
+ * CPU milliseconds (user + system) of this process's waited-for children, from
+ * /proc/self/stat (cutime, cstime); undefined where there is no /proc. Node has
+ * no getrusage(RUSAGE_CHILDREN), and a child timing itself would miss its exit.
+ * The kernel keeps nanoseconds but reports clock ticks (USER_HZ, 100 on Linux),
+ * so one spawn's delta is off by up to 10 ms; a mean over many spawns is not.
+ */
+function childrenCpuMs() {
+  let stat;
+  try {
+    stat = readFileSync('/proc/self/stat', 'utf8');
+  } catch {
+    return undefined;
+  }
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from the 3rd (state) on
+  return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100; // cutime, cstime: fields 16 and 17
 }
 
 function spawnMs(args) {
