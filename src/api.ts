@@ -37,7 +37,7 @@ function decide(path: string): FileDecision {
   const requested = resolve(path);
   let real: string;
   try {
-    real = realpathSync(requested);
+    real = realpathSync.native(requested); // native: a third of the JS version's cost, same answer
   } catch (err) {
     throw new TrustloadError(ErrorCodes.MISSING_FILE, `cannot read the file: ${(err as Error).message}`, { path: requested, cause: err });
   }

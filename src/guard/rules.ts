@@ -52,7 +52,7 @@ export class Rules {
 
   #realpath(path: string): string | undefined {
     try {
-      return realpathSync(path);
+      return realpathSync.native(path);
     } catch {
       return undefined; // a folder that does not resolve is no alias of the policy folder
     }

@@ -14,7 +14,7 @@ export function guardAddons(guard: Guard): void {
   process.dlopen = function guardedDlopen(this: unknown, target: { exports: unknown }, filename: string, ...rest: unknown[]) {
     let real: string;
     try {
-      real = realpathSync(filename);
+      real = realpathSync.native(filename);
     } catch (err) {
       throw new TrustloadError(ErrorCodes.MISSING_FILE, `cannot open native addon: ${(err as Error).message}`, { path: filename, cause: err });
     }

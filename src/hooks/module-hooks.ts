@@ -53,7 +53,7 @@ export function installModuleHooks(guard: Guard): void {
 
 function sameFile(path: string, url: string): boolean {
   try {
-    return realpathSync(path) === fileURLToPath(url);
+    return realpathSync.native(path) === fileURLToPath(url);
   } catch {
     return false;
   }
@@ -96,7 +96,7 @@ function packageRequestedPath(
       if (basename(dir) === 'node_modules') continue;
       const candidate = join(dir, 'node_modules', name);
       if (!statSync(candidate, { throwIfNoEntry: false })?.isDirectory()) continue;
-      const real = realpathSync(candidate);
+      const real = realpathSync.native(candidate);
       // A file of the package: the same file under the folder it was found in. A file outside the
       // package's real folder was reached through a link inside it: it is judged by that folder.
       return resolved.startsWith(`${real}${sep}`) ? join(candidate, resolved.slice(real.length + 1)) : candidate;
