@@ -150,19 +150,7 @@ export function runNode(appDir, args, { env = {}, cwd = appDir, guard = true, ti
   });
 }
 
-/** Runs async jobs with at most `limit` at once. */
-export async function pool(items, limit, job) {
-  const results = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await job(items[i], i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
+export { pool } from './cli.mjs';
 
 const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
