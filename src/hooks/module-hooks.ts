@@ -43,12 +43,23 @@ export function installModuleHooks(guard: Guard): void {
         return nextLoad(url, context);
       }
       // fileURLToPath, never URL.pathname: %-escapes and ?query must map to the file that is read.
-      const { bytes } = guard.loadFile(fileURLToPath(url), requestedByUrl.get(url) ?? [], ANNOUNCE);
+      // The URL is not trusted to be real (--preserve-symlinks, or another hook, may hand over a link).
+      const urlPath = fileURLToPath(url);
+      const { bytes } = guard.loadFile(realPath(urlPath), [...(requestedByUrl.get(url) ?? []), urlPath], ANNOUNCE);
       if (bytes === undefined) return nextLoad(url, context);
       const format = context.format ?? nextLoad(url, context).format;
       return { format, source: bytes, shortCircuit: true };
     },
   });
+}
+
+/** The real path, or the path itself when it does not resolve (reading it then fails with its own error). */
+function realPath(path: string): string {
+  try {
+    return realpathSync.native(path);
+  } catch {
+    return path;
+  }
 }
 
 function sameFile(path: string, url: string): boolean {
