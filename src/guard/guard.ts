@@ -66,6 +66,18 @@ export class Guard {
   }
 
   /**
+   * Only the path check of loadFile (a link out of its rule's folder, or into
+   * another rule's), for loads that may never reach the load hook.
+   */
+  checkPaths(realPath: string, requestedPaths: Iterable<string>, options: LoadOptions): void {
+    try {
+      this.rules.classify(realPath, requestedPaths);
+    } catch (err) {
+      this.#refuse(asTrustloadError(err, ErrorCodes.UNSUPPORTED_LOAD, 'cannot classify'), now(), options);
+    }
+  }
+
+  /**
    * Decides one file load: a protected file is read once and its bytes
    * verified; a file no rule protects is left for the caller to load as
    * usual. Throws a TrustloadError on refusal (in permissive mode: warns and

@@ -17,7 +17,8 @@ export function compileGlob(glob: string): RegExp {
       source += segment.split('*').map(escapeRegExp).join('[^/]*') + (last ? '' : '/');
     }
   });
-  return new RegExp(`^${source}$`);
+  // dotAll: a name may contain a line break or U+2028, which `.` would otherwise not match.
+  return new RegExp(`^${source}$`, 's');
 }
 
 /** Why a glob cannot be used, or undefined when it can. */

@@ -1,0 +1,71 @@
+import { lstatSync, realpathSync, statSync } from 'node:fs';
+import module from 'node:module';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+interface ResolveContext {
+  parentURL?: string | undefined;
+  conditions?: readonly string[];
+}
+
+/**
+ * The path a module was requested by, before symlinks were followed: the
+ * file Node chose while resolving `specifier`, named through the folders the
+ * importer named (a symlink `plugins/x/helper.js -> /elsewhere/evil.js` is
+ * `plugins/x/helper.js`, whatever extension or index Node added). Undefined
+ * when no such path can be named (`#imports`, self-references); the real
+ * path alone then decides.
+ */
+export function requestedPath(specifier: string, context: ResolveContext, real: string, baseDir: string): string | undefined {
+  const isRequire = context.conditions?.includes('require') ?? false;
+  const parentDir = context.parentURL?.startsWith('file:') ? dirname(fileURLToPath(context.parentURL)) : process.cwd();
+  try {
+    if (specifier.startsWith('file:')) return fileURLToPath(specifier);
+    const isPath = specifier.startsWith('./') || specifier.startsWith('../') || specifier === '.' || specifier === '..' || isAbsolute(specifier);
+    if (isPath) {
+      // require() takes a specifier as a path; import takes it as a URL (so %74 means "t").
+      const base = isRequire ? resolve(parentDir, specifier) : fileURLToPath(new URL(specifier, pathToFileURL(`${parentDir}/`)));
+      return chosenCandidate(base, real, isRequire) ?? base;
+    }
+    if (specifier.startsWith('#') || specifier.includes(':')) return undefined;
+    // A package: the node_modules folders Node searched, nearest first. Only those inside the
+    // policy folder matter: no rule covers anything outside it.
+    for (let dir = parentDir; isInside(dir, baseDir); dir = dirname(dir)) {
+      if (dir.endsWith(`${sep}node_modules`)) continue;
+      const chosen = chosenCandidate(join(dir, 'node_modules', specifier), real, isRequire);
+      if (chosen !== undefined) return chosen;
+      if (dir === dirname(dir)) break;
+    }
+    return undefined;
+  } catch {
+    return undefined; // a path that cannot be examined: the real path alone decides
+  }
+}
+
+/**
+ * Which of the paths Node tries for `base` it chose: for require(), the file
+ * itself, then with each extension, then the folder (its main or index file);
+ * for import, the exact path. A candidate equal to the real path has no link
+ * in it, which settles most loads without a system call.
+ */
+function chosenCandidate(base: string, real: string, isRequire: boolean): string | undefined {
+  const files = isRequire ? [base, ...requireExtensions().map((ext) => base + ext)] : [base];
+  if (files.includes(real) || real.startsWith(base + sep)) return real;
+  for (const file of files) {
+    const entry = lstatSync(file, { throwIfNoEntry: false });
+    if (entry !== undefined && !statSync(file, { throwIfNoEntry: false })?.isDirectory()) return file;
+  }
+  if (!statSync(base, { throwIfNoEntry: false })?.isDirectory()) return undefined;
+  // A folder (a package, or require('./dir')): name the file through the folder as requested.
+  const realBase = realpathSync.native(base);
+  return real.startsWith(realBase + sep) ? join(base, relative(realBase, real)) : base;
+}
+
+function requireExtensions(): string[] {
+  return Object.keys((module as unknown as { _extensions: Record<string, unknown> })._extensions);
+}
+
+function isInside(dir: string, baseDir: string): boolean {
+  const rel = relative(baseDir, dir);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
+}

@@ -1,0 +1,106 @@
+// Ways a file can be named inside a rule's folder while the file Node reads
+// lives elsewhere, found by reviewing the guard as an attacker would. Each
+// must be refused, and the unsigned code must not run.
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { makeApp, PLUGINS_RULE, runNode } from './helpers/app.mjs';
+
+const EVIL = "console.log('UNSIGNED_RAN'); module.exports = 'evil';\n";
+const SIGNED_PLUGIN = (body) => `${body}\nconsole.log('SIGNED_PLUGIN_RAN');\n`;
+
+function outsideFile(t, name, content = EVIL) {
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'trustload-outside-')));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, name), content);
+  return join(dir, name);
+}
+
+function assertRefusedUnrun(t, run, code = 'ERR_TRUSTLOAD_UNSUPPORTED_LOAD') {
+  t.notMatch(run.stdout, /UNSIGNED_RAN/, 'the unsigned code did not run');
+  t.match(run.stderr, new RegExp(`^trustload: ${code}: `), `refused with ${code}`);
+}
+
+// `**` at the end of a glob was `.*`, which skips names with line breaks or U+2028.
+for (const [label, name] of [['U+2028', 'evil\u2028.mjs'], ['a newline', 'evil\n.mjs'], ['a carriage return folder', 'x\r/index.mjs']]) {
+  t.test(`a plugin whose name has ${label} is still under plugins/**`, async (t) => {
+    const app = makeApp(t, {
+      files: { [`plugins/${name}`]: "console.log('UNSIGNED_RAN');\n", 'main.mjs': `await import(${JSON.stringify(`./plugins/${name.replace('\r', '%0D').replace('\n', '%0A')}`)});\n` },
+    });
+    const run = await runNode(app.dir, ['main.mjs']);
+    t.not(run.code, 0);
+    assertRefusedUnrun(t, run, 'ERR_TRUSTLOAD_NO_BUNDLE');
+  });
+}
+
+// CommonJS looks for node_modules/<name>.js (and .json, .node) before the folder.
+t.test('require("dep") through plugins/p/node_modules/dep.js linked outside', async (t) => {
+  const app = makeApp(t, { files: { 'plugins/p/index.js': SIGNED_PLUGIN("require('dep');"), 'main.cjs': "require('./plugins/p/index.js');\n" }, sign: ['plugins/p/index.js'] });
+  mkdirSync(app.path('plugins/p/node_modules'));
+  app.symlink(outsideFile(t, 'evil.js'), 'plugins/p/node_modules/dep.js');
+  const run = await runNode(app.dir, ['main.cjs']);
+  t.not(run.code, 0);
+  assertRefusedUnrun(t, run);
+  t.match(run.stderr, /plugins\/p\/node_modules\/dep\.js/, 'names the link as requested');
+});
+
+t.test('a link in plugins/ shadowing the host application\'s own dependency', async (t) => {
+  const app = makeApp(t, {
+    files: {
+      'node_modules/dep/index.js': "module.exports = 'host dep';\n",
+      'plugins/p/index.js': SIGNED_PLUGIN("console.log(require('dep'));"),
+      'main.cjs': "require('./plugins/p/index.js');\n",
+    },
+    sign: ['plugins/p/index.js'],
+  });
+  mkdirSync(app.path('plugins/p/node_modules'));
+  app.symlink(outsideFile(t, 'evil.js'), 'plugins/p/node_modules/dep.js');
+  const run = await runNode(app.dir, ['main.cjs']);
+  t.not(run.code, 0);
+  assertRefusedUnrun(t, run);
+});
+
+// With an extension glob, require('./helper') was recorded as plugins/p/helper, which no rule matched.
+t.test('require("./helper") without its extension, linked outside, under plugins/**/*.js', async (t) => {
+  const app = makeApp(t, {
+    rules: [{ ...PLUGINS_RULE, files: 'plugins/**/*.js' }],
+    files: { 'plugins/p/index.js': SIGNED_PLUGIN("require('./helper');"), 'main.cjs': "require('./plugins/p/index.js');\n" },
+    sign: ['plugins/p/index.js'],
+  });
+  app.symlink(outsideFile(t, 'evil.js'), 'plugins/p/helper.js');
+  const run = await runNode(app.dir, ['main.cjs']);
+  t.not(run.code, 0);
+  assertRefusedUnrun(t, run);
+});
+
+t.test('require("./lib") of a folder linked outside, under plugins/**/*.js', async (t) => {
+  const app = makeApp(t, {
+    rules: [{ ...PLUGINS_RULE, files: 'plugins/**/*.js' }],
+    files: { 'plugins/p/index.js': SIGNED_PLUGIN("require('./lib');"), 'main.cjs': "require('./plugins/p/index.js');\n" },
+    sign: ['plugins/p/index.js'],
+  });
+  const evil = outsideFile(t, 'index.js');
+  app.symlink(join(evil, '..'), 'plugins/p/lib');
+  const run = await runNode(app.dir, ['main.cjs']);
+  t.not(run.code, 0);
+  assertRefusedUnrun(t, run);
+});
+
+// A module already in Node's caches never reaches the load hook again.
+t.test('a link into another rule\'s folder is refused even once its target is cached', async (t) => {
+  const app = makeApp(t, {
+    unmatched: 'deny',
+    rules: [{ name: 'app', files: 'main.mjs', signers: ['offline'] }, { name: 'core', files: 'core/**', signers: ['offline'] }, PLUGINS_RULE],
+    files: {
+      'core/admin.mjs': "console.log('CORE_RAN');\n",
+      'main.mjs': "await import('./core/admin.mjs');\ntry { await import('./plugins/helper.mjs'); console.log('LINK_LOADED'); } catch (err) { console.log('LINK_REFUSED ' + err.code); }\n",
+    },
+    sign: ['core/admin.mjs', 'main.mjs'],
+  });
+  app.symlink('../core/admin.mjs', 'plugins/helper.mjs');
+  const run = await runNode(app.dir, ['main.mjs']);
+  t.match(run.stdout, /CORE_RAN/, 'the core module itself loads');
+  t.match(run.stdout, /LINK_REFUSED ERR_TRUSTLOAD_UNSUPPORTED_LOAD/, 'the link to it from plugins/ is refused');
+  t.notMatch(run.stdout, /LINK_LOADED/);
+});
