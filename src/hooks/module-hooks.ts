@@ -17,6 +17,8 @@ const ANNOUNCE = { announce: true };
  */
 export function installModuleHooks(guard: Guard): void {
   const requestedByUrl = new Map<string, Set<string>>();
+  // Node resolves to real paths unless told to keep links: only then is a URL's path not the file's own.
+  const linkedUrls = preservesSymlinks();
   // The main entry as typed on the command line; a worker's argv names no such file, hence the check below.
   let mainRequested = process.argv[1] ? resolvePath(process.argv[1]) : undefined;
 
@@ -24,7 +26,7 @@ export function installModuleHooks(guard: Guard): void {
     resolve(specifier, context, nextResolve) {
       const result = nextResolve(specifier, context);
       if (isLoadingInternals() || !result.url.startsWith('file:')) return result;
-      const real = realPath(fileURLToPath(result.url));
+      const real = linkedUrls ? realPath(fileURLToPath(result.url)) : fileURLToPath(result.url);
       let requested = requestedPath(specifier, context, real, guard.loaded.baseDir);
       if (context.parentURL === undefined && mainRequested !== undefined) {
         if (sameFile(mainRequested, result.url)) requested = mainRequested;
@@ -48,14 +50,19 @@ export function installModuleHooks(guard: Guard): void {
         return nextLoad(url, context);
       }
       // fileURLToPath, never URL.pathname: %-escapes and ?query must map to the file that is read.
-      // The URL is not trusted to be real (--preserve-symlinks, or another hook, may hand over a link).
       const urlPath = fileURLToPath(url);
-      const { bytes } = guard.loadFile(realPath(urlPath), [...(requestedByUrl.get(url) ?? []), urlPath], ANNOUNCE);
+      const real = linkedUrls ? realPath(urlPath) : urlPath;
+      const { bytes } = guard.loadFile(real, [...(requestedByUrl.get(url) ?? []), urlPath], ANNOUNCE);
       if (bytes === undefined) return nextLoad(url, context);
       const format = context.format ?? nextLoad(url, context).format;
       return { format, source: bytes, shortCircuit: true };
     },
   });
+}
+
+function preservesSymlinks(): boolean {
+  const flags = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`;
+  return /--preserve-symlinks/.test(flags) || process.env.NODE_PRESERVE_SYMLINKS === '1';
 }
 
 /** The real path, or the path itself when it does not resolve (reading it then fails with its own error). */
