@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Rules } from '../guard/rules.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
-import type { PolicySigner } from '../policy/schema.js';
+import { PUBLIC_GOOD_ROOT, type PolicySigner } from '../policy/schema.js';
 import { readTrustFiles } from '../trust/read-trust.js';
 import { loadCliPolicy } from './policy-guard.js';
 import { EXIT_USAGE, EXIT_VERIFIED, UsageError, type Io } from './output.js';
@@ -123,5 +123,5 @@ function describeSigner(signer: PolicySigner): string {
   if ('key' in signer) return `key "${signer.key}"${signer.transparencyLog === false ? ', no log entry required' : ', log entry required'}`;
   const identity = signer.identity ?? signer.identityPattern;
   const claims = Object.entries(signer.claims ?? {}).map(([k, v]) => `, ${k}=${v}`).join('');
-  return `${identity} from ${signer.issuer}${claims}, roots ${(signer.roots ?? ['sigstore-public-good']).join(', ')}`;
+  return `${identity} from ${signer.issuer}${claims}, roots ${(signer.roots ?? [PUBLIC_GOOD_ROOT]).join(', ')}`;
 }

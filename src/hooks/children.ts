@@ -44,7 +44,7 @@ export function guardChildren(guard: ChildGuard): void {
   } as typeof process.getBuiltinModule;
 }
 
-export function guardedEnv(env: NodeJS.ProcessEnv, guard: ChildGuard): NodeJS.ProcessEnv {
+function guardedEnv(env: NodeJS.ProcessEnv, guard: ChildGuard): NodeJS.ProcessEnv {
   return {
     ...env,
     TRUSTLOAD_POLICY: guard.policyFile,

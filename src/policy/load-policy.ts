@@ -6,10 +6,9 @@ import { readFileLimited } from '../io/read.js';
 import { sha256Hex } from '../io/sha256.js';
 import { globProblem } from './globs.js';
 import { describeIssue } from './issues.js';
-import { PolicySchema, type Policy } from './schema.js';
+import { PolicySchema, PUBLIC_GOOD_ROOT as PUBLIC_GOOD, type Policy } from './schema.js';
 
 export const DEFAULT_POLICY_FILE = 'trustload.policy.json';
-const PUBLIC_GOOD = 'sigstore-public-good';
 const MAX_POLICY_BYTES = 1024 * 1024;
 
 /** A validated policy, where it came from, and the folder its paths and globs are anchored at. */
@@ -59,7 +58,7 @@ function realBaseDir(dir: string, source: string): string {
 }
 
 /** The schema, then what a schema cannot say: names must refer to things that exist, modes must agree. */
-export function validatePolicy(input: unknown, source: string): Policy {
+function validatePolicy(input: unknown, source: string): Policy {
   const fail = (problem: string): never => {
     throw new TrustloadError(ErrorCodes.POLICY, `${source}: ${problem}`);
   };

@@ -8,6 +8,9 @@ import { compileIdentityPattern } from '../verify/signers.js';
  * zod/mini rather than full zod: it costs a fifth of the start-up time.
  */
 
+/** The trusted root shipped with trustload, always available to signers by this name. */
+export const PUBLIC_GOOD_ROOT = 'sigstore-public-good';
+
 const name = z.string().check(z.minLength(1), z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be letters, digits, ".", "_" or "-"'));
 const sha256Hex = z.string().check(z.regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits (a SHA-256)'));
 const trustedFile = z.strictObject({ path: z.string().check(z.minLength(1)), sha256: sha256Hex });

@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { ErrorCodes, TrustloadError } from '../errors.js';
 import { readFileLimited } from '../io/read.js';
+import { PUBLIC_GOOD_ROOT as PUBLIC_GOOD } from '../policy/schema.js';
 import { PUBLIC_GOOD_ROOT_SHA256 } from './public-good-digest.js';
 import { parseTrustedRoot, type NamedTrustedRoot } from './trusted-root.js';
 
-export const PUBLIC_GOOD = 'sigstore-public-good';
 
 // dist/*.js sits one folder below the package root, next to trust/.
 const ROOT_FILE = fileURLToPath(new URL('../trust/sigstore-public-good.trusted_root.json', import.meta.url));

@@ -4,7 +4,8 @@ import { ErrorCodes, TrustloadError } from '../errors.js';
 import type { PolicyKeylessSigner, PolicyKeySigner, PolicySigner } from '../policy/schema.js';
 import { compileIdentityPattern, type SignerSpec } from '../verify/signers.js';
 import { buildTrustMaterial } from './material.js';
-import { PUBLIC_GOOD, publicGoodRoot } from './public-good.js';
+import { PUBLIC_GOOD_ROOT as PUBLIC_GOOD } from '../policy/schema.js';
+import { publicGoodRoot } from './public-good.js';
 import type { NamedTrustedRoot } from './trusted-root.js';
 
 /** The trust material a policy (or a command line) names, already read and digest-checked. */

@@ -17,7 +17,3 @@ export function parseDigestArgument(text: string): Buffer | undefined {
 export function hashBytes(algorithm: string, bytes: Uint8Array): Buffer {
   return createHash(algorithm).update(bytes).digest();
 }
-
-export function sha256Hex(artifact: Artifact): string {
-  return ('bytes' in artifact ? hashBytes('sha256', artifact.bytes) : artifact.sha256).toString('hex');
-}
