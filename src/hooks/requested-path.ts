@@ -30,11 +30,12 @@ export function requestedPath(specifier: string, context: ResolveContext, real: 
     if (specifier.startsWith('#') || specifier.includes(':')) return undefined;
     // A package: the node_modules folders Node searched, nearest first. Only those inside the
     // policy folder matter: no rule covers anything outside it.
-    for (let dir = parentDir; isInside(dir, baseDir); dir = dirname(dir)) {
+    for (const dir of foldersUpTo(parentDir, baseDir)) {
       if (dir.endsWith(`${sep}node_modules`)) continue;
+      // Most folders have no node_modules: one stat rules a level out (resolve runs on every require call).
+      if (!statSync(join(dir, 'node_modules'), { throwIfNoEntry: false })?.isDirectory()) continue;
       const chosen = chosenCandidate(join(dir, 'node_modules', specifier), real, isRequire);
       if (chosen !== undefined) return chosen;
-      if (dir === dirname(dir)) break;
     }
     return undefined;
   } catch {
@@ -63,6 +64,16 @@ function chosenCandidate(base: string, real: string, isRequire: boolean): string
 
 function requireExtensions(): string[] {
   return Object.keys((module as unknown as { _extensions: Record<string, unknown> })._extensions);
+}
+
+/** `dir` and its ancestors, nearest first, as long as they are inside the policy folder. */
+function foldersUpTo(dir: string, baseDir: string): string[] {
+  const folders: string[] = [];
+  for (let current = dir; isInside(current, baseDir); current = dirname(current)) {
+    folders.push(current);
+    if (current === dirname(current)) break;
+  }
+  return folders;
 }
 
 function isInside(dir: string, baseDir: string): boolean {
