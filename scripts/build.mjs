@@ -37,7 +37,5 @@ await build({
   // require() for builtins and the bundled CommonJS dependencies, without importing node:module.
   banner: { js: "const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);" },
   plugins: [builtinsViaRequire],
-  // Errors print as TrustloadError, not a minifier-style _TrustloadError.
-  keepNames: true,
   logLevel: 'warning',
 });

@@ -56,18 +56,6 @@ export class TrustloadError extends Error {
     if (details.digest !== undefined) this.digest = details.digest;
   }
 
-  /** Returns a copy that also names the file and rule, keeping code, reason and cause. */
-  withContext(context: { path?: string; rule?: string; digest?: string }): TrustloadError {
-    return new TrustloadError(this.code, this.message, {
-      path: this.path ?? context.path,
-      rule: this.rule ?? context.rule,
-      digest: this.digest ?? context.digest,
-      expected: this.expected,
-      found: this.found,
-      cause: this.cause,
-    });
-  }
-
   /** One line for stderr: file, rule, reason, then expected against found. */
   describe(): string {
     const parts: string[] = [this.code];
@@ -92,6 +80,23 @@ export class TrustloadError extends Error {
       digest: this.digest,
     };
   }
+}
+
+/**
+ * A copy of `error` that also names the file, rule and digest where it did
+ * not already, keeping code, reason and cause. (A function rather than a
+ * method: a class that names itself inside its body is renamed by the
+ * bundler, and errors would print as _TrustloadError.)
+ */
+export function withContext(error: TrustloadError, context: { path?: string; rule?: string; digest?: string }): TrustloadError {
+  return new TrustloadError(error.code, error.message, {
+    path: error.path ?? context.path,
+    rule: error.rule ?? context.rule,
+    digest: error.digest ?? context.digest,
+    expected: error.expected,
+    found: error.found,
+    cause: error.cause,
+  });
 }
 
 /**

@@ -42,11 +42,11 @@ export function register(options: RegisterOptions = {}): void {
   }
   const mode = resolveMode(loaded);
   const guard = new Guard(loaded, readTrustFiles(loaded.policy.trust, loaded.baseDir), mode);
-  installModuleHooks(guard);
+  const onBuiltin = guardChildren({ policyFile: loaded.file!, policySha256: loaded.sha256, registerPath: REGISTER_PATH, enforce: mode === 'enforce' });
+  installModuleHooks(guard, onBuiltin);
   // Code given with -e/-p has no file: like a data: URL, the policy's `unmatched` decides.
   if (runsEvalCode(process.execArgv)) guard.loadUrl('[eval] (node -e / -p)', { announce: false });
   guardAddons(guard);
-  guardChildren({ policyFile: loaded.file!, policySha256: loaded.sha256, registerPath: REGISTER_PATH, enforce: mode === 'enforce' });
   if (mode === 'permissive') announcePermissive(guard);
   if (loaded.policy.lockdown) lockDownLoader();
   active = guard;

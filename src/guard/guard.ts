@@ -1,4 +1,4 @@
-import { asTrustloadError, ErrorCodes, TrustloadError } from '../errors.js';
+import { asTrustloadError, ErrorCodes, TrustloadError, withContext } from '../errors.js';
 import { MAX_BUNDLE_BYTES, readFileLimited } from '../io/read.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
 import type { TrustFiles } from '../trust/read-trust.js';
@@ -108,7 +108,7 @@ export class Guard {
       this.#publish(realPath, 'verified', start, { rule: rule.name, signer, digest });
       return { decision: 'verified', path: realPath, rule: rule.name, signer, digest, bytes };
     } catch (err) {
-      const error = asTrustloadError(err, ErrorCodes.BAD_BUNDLE, 'verification failed').withContext({ path: realPath, rule: rule.name });
+      const error = withContext(asTrustloadError(err, ErrorCodes.BAD_BUNDLE, 'verification failed'), { path: realPath, rule: rule.name });
       this.#refuse(error, start, options);
       return { decision: 'warned', path: realPath, rule: rule.name, digest: error.digest, bytes };
     }

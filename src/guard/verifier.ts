@@ -2,7 +2,7 @@
 // Sigstore libraries, so a process whose loads match no rule never pays for them.
 import { createHash } from 'node:crypto';
 import { parseBundle } from '../bundle/parse-bundle.js';
-import { TrustloadError } from '../errors.js';
+import { TrustloadError, withContext } from '../errors.js';
 import type { Policy } from '../policy/schema.js';
 import { parsePublicKeyPem } from '../trust/keys.js';
 import type { TrustFiles } from '../trust/read-trust.js';
@@ -37,7 +37,7 @@ export function createRuleVerifier(policy: Policy, trust: TrustFiles): RuleVerif
         );
         return { signer, digest };
       } catch (err) {
-        throw err instanceof TrustloadError ? err.withContext({ digest }) : err;
+        throw err instanceof TrustloadError ? withContext(err, { digest }) : err;
       }
     },
     cacheHits: () => cache.hits,

@@ -15,10 +15,11 @@ export interface ChildGuard {
  * Sets this process's environment so that children inherit the guard, and
  * wraps child_process and Worker so that an explicit `env` or `execArgv`
  * cannot leave it out. The two builtins cost milliseconds to load, so they are
- * wrapped when the application first asks for one (by import, require or
- * process.getBuiltinModule), before it gets it.
+ * wrapped when the application first asks for one, before it gets it: the
+ * returned function is called by the resolve hook for every builtin resolved,
+ * and process.getBuiltinModule is wrapped to call it too.
  */
-export function guardChildren(guard: ChildGuard): void {
+export function guardChildren(guard: ChildGuard): (builtinUrl: string) => void {
   Object.assign(process.env, guardedEnv(process.env, guard));
   const wrapped = new Set<string>();
   const wrapOnFirstUse = (id: string): void => {
@@ -30,18 +31,12 @@ export function guardChildren(guard: ChildGuard): void {
     // ESM named imports of builtins are copies: refresh them so `import { spawn }` sees the wrappers.
     module.syncBuiltinESMExports();
   };
-  module.registerHooks({
-    resolve(specifier, context, nextResolve) {
-      const result = nextResolve(specifier, context);
-      if (result.url.startsWith('node:')) wrapOnFirstUse(result.url);
-      return result;
-    },
-  });
   const getBuiltinModule = process.getBuiltinModule;
   process.getBuiltinModule = function guardedGetBuiltinModule(id: string) {
     wrapOnFirstUse(id);
     return getBuiltinModule.call(process, id);
   } as typeof process.getBuiltinModule;
+  return wrapOnFirstUse;
 }
 
 function guardedEnv(env: NodeJS.ProcessEnv, guard: ChildGuard): NodeJS.ProcessEnv {

@@ -15,7 +15,7 @@ const ANNOUNCE = { announce: true };
  * the load hook reads a protected file once, verifies those bytes and hands
  * Node those same bytes, so a file swapped after the check never runs.
  */
-export function installModuleHooks(guard: Guard): void {
+export function installModuleHooks(guard: Guard, onBuiltin: (url: string) => void): void {
   const requestedByUrl = new Map<string, Set<string>>();
   // Node resolves to real paths unless told to keep links: only then is a URL's path not the file's own.
   const linkedUrls = preservesSymlinks();
@@ -25,6 +25,7 @@ export function installModuleHooks(guard: Guard): void {
   module.registerHooks({
     resolve(specifier, context, nextResolve) {
       const result = nextResolve(specifier, context);
+      if (result.url.startsWith('node:')) onBuiltin(result.url);
       if (isLoadingInternals() || !result.url.startsWith('file:')) return result;
       const real = linkedUrls ? realPath(fileURLToPath(result.url)) : fileURLToPath(result.url);
       let requested = requestedPath(specifier, context, real, guard.loaded.baseDir);
