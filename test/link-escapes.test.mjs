@@ -104,3 +104,25 @@ t.test('a link into another rule\'s folder is refused even once its target is ca
   t.match(run.stdout, /LINK_REFUSED ERR_TRUSTLOAD_UNSUPPORTED_LOAD/, 'the link to it from plugins/ is refused');
   t.notMatch(run.stdout, /LINK_LOADED/);
 });
+
+// #imports and self-references map through the importer's own package.json: targets inside the
+// package load as usual (signed), and only a link leading out of the package is refused.
+for (const [label, pkg, specifier] of [
+  ['"imports" (#util)', '{ "name": "host", "type": "module", "imports": { "#util": "./lib/util.js" } }\n', '#util'],
+  ['self-reference through "exports"', '{ "name": "host", "type": "module", "exports": { "./util": "./lib/util.js" } }\n', 'host/util'],
+]) {
+  t.test(`package ${label} inside the package loads`, async (t) => {
+    const app = makeApp(t, {
+      files: {
+        'main.mjs': "await import('./plugins/host/index.mjs');\n",
+        'plugins/host/package.json': pkg,
+        'plugins/host/index.mjs': `import ${JSON.stringify(specifier)};\nconsole.log('HOST_RAN');\n`,
+        'plugins/host/lib/util.js': "console.log('UTIL_RAN');\n",
+      },
+      sign: ['plugins/host/package.json', 'plugins/host/index.mjs', 'plugins/host/lib/util.js'],
+    });
+    const run = await runNode(app.dir, ['main.mjs']);
+    t.equal(run.code, 0, run.stderr);
+    t.match(run.stdout, /UTIL_RAN[\s\S]*HOST_RAN/);
+  });
+}

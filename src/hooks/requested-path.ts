@@ -1,4 +1,4 @@
-import { lstatSync, realpathSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import module from 'node:module';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -13,8 +13,7 @@ interface ResolveContext {
  * file Node chose while resolving `specifier`, named through the folders the
  * importer named (a symlink `plugins/x/helper.js -> /elsewhere/evil.js` is
  * `plugins/x/helper.js`, whatever extension or index Node added). Undefined
- * when no such path can be named (`#imports`, self-references); the real
- * path alone then decides.
+ * when no such path can be named; the real path alone then decides.
  */
 export function requestedPath(specifier: string, context: ResolveContext, real: string, baseDir: string): string | undefined {
   const isRequire = context.conditions?.includes('require') ?? false;
@@ -27,7 +26,8 @@ export function requestedPath(specifier: string, context: ResolveContext, real: 
       const base = isRequire ? resolve(parentDir, specifier) : fileURLToPath(new URL(specifier, pathToFileURL(`${parentDir}/`)));
       return chosenCandidate(base, real, isRequire) ?? base;
     }
-    if (specifier.startsWith('#') || specifier.includes(':')) return undefined;
+    if (specifier.startsWith('#')) return withinOwnPackage(parentDir, real, baseDir, specifier);
+    if (specifier.includes(':')) return undefined;
     // A package: the node_modules folders Node searched, nearest first. Only those inside the
     // policy folder matter: no rule covers anything outside it.
     for (const dir of foldersUpTo(parentDir, baseDir)) {
@@ -37,7 +37,8 @@ export function requestedPath(specifier: string, context: ResolveContext, real: 
       const chosen = chosenCandidate(join(dir, 'node_modules', specifier), real, isRequire);
       if (chosen !== undefined) return chosen;
     }
-    return undefined;
+    // Not found in a node_modules folder: a package importing itself by name (through "exports").
+    return withinOwnPackage(parentDir, real, baseDir, specifier);
   } catch {
     return undefined; // a path that cannot be examined: the real path alone decides
   }
@@ -64,6 +65,33 @@ function chosenCandidate(base: string, real: string, isRequire: boolean): string
 
 function requireExtensions(): string[] {
   return Object.keys((module as unknown as { _extensions: Record<string, unknown> })._extensions);
+}
+
+/**
+ * For `#imports` and self-references, which Node maps through the importer's
+ * own package.json: their targets must lie inside that package, so a real
+ * path outside the package's real folder was reached through a link in it.
+ * The exact file cannot be named without redoing Node's mapping, so the link
+ * is named as the specifier under the package folder: its rule is the
+ * package's rule, which is what decides.
+ */
+function withinOwnPackage(parentDir: string, real: string, baseDir: string, specifier: string): string | undefined {
+  const scope = packageScope(parentDir, baseDir);
+  if (scope === undefined) return undefined;
+  if (!specifier.startsWith('#') && specifier !== scope.name && !specifier.startsWith(`${scope.name}/`)) return undefined;
+  const realScope = realpathSync.native(scope.dir);
+  return real.startsWith(realScope + sep) ? join(scope.dir, relative(realScope, real)) : join(scope.dir, specifier);
+}
+
+/** The nearest package.json above `dir` (Node's package scope), inside the policy folder. */
+function packageScope(dir: string, baseDir: string): { dir: string; name: string | undefined } | undefined {
+  for (const folder of foldersUpTo(dir, baseDir)) {
+    const manifest = join(folder, 'package.json');
+    if (!statSync(manifest, { throwIfNoEntry: false })?.isFile()) continue;
+    const name: unknown = JSON.parse(readFileSync(manifest, 'utf8')).name;
+    return { dir: folder, name: typeof name === 'string' ? name : undefined };
+  }
+  return undefined;
 }
 
 /** `dir` and its ancestors, nearest first, as long as they are inside the policy folder. */
