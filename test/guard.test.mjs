@@ -66,6 +66,7 @@ const LOAD_PATHS = [
     rules: [APP_RULE],
     rule: 'app',
     files: { 'app/package.json': '{ "type": "module" }\n', 'app/main.js': "console.log('MAIN_JS_ESM:SIGNED', typeof require);\n" },
+    sign: ['app/package.json'], // it decides how main.js runs: protected, so signed
     target: 'app/main.js',
     args: ['app/main.js'],
     ran: 'MAIN_JS_ESM:SIGNED undefined',
@@ -76,6 +77,7 @@ const LOAD_PATHS = [
     rules: [APP_RULE],
     rule: 'app',
     files: { 'app/package.json': '{ "type": "commonjs" }\n', 'app/main.js': "console.log('MAIN_JS_CJS:SIGNED', typeof require);\n" },
+    sign: ['app/package.json'],
     target: 'app/main.js',
     args: ['app/main.js'],
     ran: 'MAIN_JS_CJS:SIGNED function',
@@ -603,7 +605,10 @@ for (const entry of ['main.mjs', 'main.cjs']) {
   });
   cases.push({
     name: `bare ${how}: an unsigned package inside plugins/ is refused`,
-    setup: () => ({ app: makeApp(t, { files: { ...HOST, ...DEP('plugins/host/node_modules/dep') }, sign: HOST_SIGNED }), args: [entry] }),
+    setup: () => ({
+      app: makeApp(t, { files: { ...HOST, ...DEP('plugins/host/node_modules/dep') }, sign: [...HOST_SIGNED, 'plugins/host/node_modules/dep/package.json'] }),
+      args: [entry],
+    }),
     check(t, r, app) {
       assertRefused(t, r, 'ERR_TRUSTLOAD_NO_BUNDLE', { path: app.path('plugins/host/node_modules/dep/index.js'), rule: 'plugins' });
       t.notOk(r.stdout.includes('DEP:RAN'), 'the unsigned package never ran');
@@ -620,7 +625,10 @@ for (const entry of ['main.mjs', 'main.cjs']) {
   cases.push({
     name: `bare ${how}: a signed package linked within plugins/ (pnpm layout) loads`,
     setup: () => {
-      const app = makeApp(t, { files: { ...HOST, ...DEP('plugins/.pnpm/dep@1/node_modules/dep') }, sign: [...HOST_SIGNED, 'plugins/.pnpm/dep@1/node_modules/dep/index.js'] });
+      const app = makeApp(t, {
+        files: { ...HOST, ...DEP('plugins/.pnpm/dep@1/node_modules/dep') },
+        sign: [...HOST_SIGNED, 'plugins/.pnpm/dep@1/node_modules/dep/index.js', 'plugins/.pnpm/dep@1/node_modules/dep/package.json'],
+      });
       app.symlink('../../.pnpm/dep@1/node_modules/dep', 'plugins/host/node_modules/dep');
       return { app, args: [entry] };
     },
@@ -634,7 +642,7 @@ for (const entry of ['main.mjs', 'main.cjs']) {
     setup: () => {
       const app = makeApp(t, {
         files: { [entry]: entry === 'main.mjs' ? "import dep from 'dep';\nconsole.log(dep);\n" : "console.log(require('dep'));\n", ...DEP('plugins/dep') },
-        sign: ['plugins/dep/index.js'],
+        sign: ['plugins/dep/index.js', 'plugins/dep/package.json'],
       });
       app.tamper('plugins/dep/index.js', 'RAN', 'RUN');
       app.symlink('../plugins/dep', 'node_modules/dep');

@@ -126,3 +126,20 @@ for (const [label, pkg, specifier] of [
     t.match(run.stdout, /UTIL_RAN[\s\S]*HOST_RAN/);
   });
 }
+
+// Node reads package.json itself: in a protected folder it decides how signed code runs
+// ("type", "exports", "main"), so an unsigned or changed one is refused like any protected file.
+t.test('an unsigned package.json beside a signed plugin is refused', async (t) => {
+  const app = makeApp(t, {
+    files: { 'plugins/p/package.json': '{ "type": "commonjs" }\n', 'plugins/p/index.js': SIGNED_PLUGIN(''), 'main.mjs': "await import('./plugins/p/index.js');\n" },
+    sign: ['plugins/p/index.js'],
+  });
+  const run = await runNode(app.dir, ['main.mjs']);
+  t.not(run.code, 0);
+  t.match(run.stderr, /^trustload: ERR_TRUSTLOAD_NO_BUNDLE: .*plugins\/p\/package\.json: rule "plugins"/);
+  t.notMatch(run.stdout, /SIGNED_PLUGIN_RAN/, 'the plugin did not run under an unsigned package.json');
+  app.sign('plugins/p/package.json');
+  const signed = await runNode(app.dir, ['main.mjs']);
+  t.equal(signed.code, 0, `with it signed, the plugin loads\n${signed.stderr}`);
+  t.match(signed.stdout, /SIGNED_PLUGIN_RAN/);
+});

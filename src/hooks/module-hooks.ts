@@ -1,10 +1,10 @@
 import { realpathSync } from 'node:fs';
 import module from 'node:module';
-import { resolve as resolvePath } from 'node:path';
+import { dirname, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isLoadingInternals } from '../guard/load-verifier.js';
 import type { Guard } from '../guard/guard.js';
-import { requestedPath } from './requested-path.js';
+import { packageJsonFor, requestedPath } from './requested-path.js';
 
 const ANNOUNCE = { announce: true };
 
@@ -39,6 +39,13 @@ export function installModuleHooks(guard: Guard, onBuiltin: (url: string) => voi
         guard.checkPaths(real, [requested], ANNOUNCE);
         const seen = requestedByUrl.get(result.url) ?? new Set<string>();
         requestedByUrl.set(result.url, seen.add(requested));
+      }
+      // Node reads a package.json itself (type, exports, imports, main): one in a protected folder
+      // decides how protected code runs, so it must be signed too. Checked here, not on Node's own
+      // read of it, which no hook sees: SECURITY.md says so.
+      if (guard.rules.ruleFor(real) !== undefined) {
+        const manifest = packageJsonFor(dirname(real), guard.loaded.baseDir);
+        if (manifest !== undefined && guard.rules.ruleFor(manifest) !== undefined) guard.loadFile(manifest, [manifest], ANNOUNCE);
       }
       // Native addons never reach the load hook: check them here (process.dlopen is wrapped too).
       if (real.endsWith('.node')) guard.loadFile(real, requestedByUrl.get(result.url) ?? [], ANNOUNCE);

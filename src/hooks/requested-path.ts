@@ -83,13 +83,19 @@ function withinOwnPackage(parentDir: string, real: string, baseDir: string, spec
   return real.startsWith(realScope + sep) ? join(scope.dir, relative(realScope, real)) : join(scope.dir, specifier);
 }
 
-/** The nearest package.json above `dir` (Node's package scope), inside the policy folder. */
+/** The package a file belongs to (Node's package scope), inside the policy folder. */
 function packageScope(dir: string, baseDir: string): { dir: string; name: string | undefined } | undefined {
+  const manifest = packageJsonFor(dir, baseDir);
+  if (manifest === undefined) return undefined;
+  const name: unknown = JSON.parse(readFileSync(manifest, 'utf8')).name;
+  return { dir: dirname(manifest), name: typeof name === 'string' ? name : undefined };
+}
+
+/** The nearest package.json at or above `dir`, inside the policy folder. */
+export function packageJsonFor(dir: string, baseDir: string): string | undefined {
   for (const folder of foldersUpTo(dir, baseDir)) {
     const manifest = join(folder, 'package.json');
-    if (!statSync(manifest, { throwIfNoEntry: false })?.isFile()) continue;
-    const name: unknown = JSON.parse(readFileSync(manifest, 'utf8')).name;
-    return { dir: folder, name: typeof name === 'string' ? name : undefined };
+    if (statSync(manifest, { throwIfNoEntry: false })?.isFile()) return manifest;
   }
   return undefined;
 }
