@@ -23,7 +23,11 @@ export interface RegisterOptions {
 // dist/*.js sits one folder below the package root, where register.mjs is.
 const REGISTER_PATH = fileURLToPath(new URL('../register.mjs', import.meta.url));
 
-let active: Guard | undefined;
+// The guard whose hooks run in this thread; and, before register() (or without it), the one
+// the API built from the environment. Kept apart so that using the API first never makes a
+// later register() think the hooks are already in place.
+let registered: Guard | undefined;
+let apiOnly: Guard | undefined;
 
 /**
  * Starts the guard in this thread: reads and pins the policy and everything it
@@ -36,9 +40,9 @@ export function register(options: RegisterOptions = {}): void {
     throw new TrustloadError(ErrorCodes.POLICY, `Node.js ${process.versions.node} is not supported: trustload needs ${SUPPORTED_NODE_RANGE}`);
   }
   const loaded = loadPolicy(options);
-  if (active !== undefined) {
-    if (active.loaded.sha256 === loaded.sha256) return;
-    throw new TrustloadError(ErrorCodes.POLICY, `trustload is already running with policy ${active.loaded.file}; a process has one policy`);
+  if (registered !== undefined) {
+    if (registered.loaded.sha256 === loaded.sha256) return;
+    throw new TrustloadError(ErrorCodes.POLICY, `trustload is already running with policy ${registered.loaded.file}; a process has one policy`);
   }
   const mode = resolveMode(loaded);
   const guard = new Guard(loaded, readTrustFiles(loaded.policy.trust, loaded.baseDir), mode);
@@ -49,15 +53,17 @@ export function register(options: RegisterOptions = {}): void {
   guardAddons(guard);
   if (mode === 'permissive') announcePermissive(guard);
   if (loaded.policy.lockdown) lockDownLoader();
-  active = guard;
+  registered = guard;
 }
 
 /** The guard this thread runs, or one built from the environment's policy (without hooks) for the API. */
 export function activeGuard(): Guard {
-  if (active !== undefined) return active;
-  const loaded = loadPolicy({});
-  active = new Guard(loaded, readTrustFiles(loaded.policy.trust, loaded.baseDir), resolveMode(loaded));
-  return active;
+  if (registered !== undefined) return registered;
+  if (apiOnly === undefined) {
+    const loaded = loadPolicy({});
+    apiOnly = new Guard(loaded, readTrustFiles(loaded.policy.trust, loaded.baseDir), resolveMode(loaded));
+  }
+  return apiOnly;
 }
 
 /** -e, -p, -pe, --eval, --print, --eval=...: the process runs code from its command line. */

@@ -349,3 +349,21 @@ t.test('without lockdown the same calls are allowed (the probe is sound)', async
   t.equal(out.signed, 'loaded', 'a signed plugin loads');
   t.equal(out.tampered, 'ERR_TRUSTLOAD_SIGNATURE', 'the guard still refuses the tampered plugin');
 });
+
+// A host that uses the API before register() must still get the hooks.
+t.test('register() after verifyFile() still installs the hooks', async (t) => {
+  const app = makeApp(t, {
+    files: {
+      'plugins/ok.mjs': "console.log('OK_RAN');\n",
+      'plugins/p.mjs': "console.log('SIGNED_RAN');\n",
+      'host.mjs': `import { register, verifyFile } from ${JSON.stringify(INDEX)};\nverifyFile('./plugins/ok.mjs');\nregister();\nconsole.log('REGISTERED');\nawait import('./plugins/p.mjs');\n`,
+    },
+    sign: ['plugins/ok.mjs', 'plugins/p.mjs'],
+  });
+  app.tamper('plugins/p.mjs', 'SIGNED', 'SIGNEX');
+  const run = await runNode(app.dir, ['host.mjs'], { guard: false, env: { TRUSTLOAD_POLICY: app.policyPath } });
+  t.match(run.stdout, /REGISTERED/, 'the API call and register() both went through');
+  t.not(run.code, 0, 'the tampered plugin is refused');
+  t.match(run.stderr, /^trustload: ERR_TRUSTLOAD_SIGNATURE: .*plugins\/p\.mjs/, 'by the hooks');
+  t.notMatch(run.stdout, /SIGNEX_RAN/, 'and never runs');
+});
