@@ -1,6 +1,7 @@
-import { readFileSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ErrorCodes, TrustloadError } from './errors.js';
+import { readArtifactFile } from './io/read.js';
 import type { FileDecision, GuardStats } from './guard/guard.js';
 import { activeGuard } from './register.js';
 
@@ -22,7 +23,7 @@ export function verifyFile(path: string): VerifyResult {
  */
 export function readVerifiedSync(path: string): Buffer {
   const decision = decide(path);
-  return decision.bytes ?? readFile(decision.path);
+  return decision.bytes ?? readArtifactFile(decision.path);
 }
 
 export async function readVerified(path: string): Promise<Buffer> {
@@ -42,12 +43,4 @@ function decide(path: string): FileDecision {
     throw new TrustloadError(ErrorCodes.MISSING_FILE, `cannot read the file: ${(err as Error).message}`, { path: requested, cause: err });
   }
   return activeGuard().loadFile(real, [requested], { announce: false });
-}
-
-function readFile(path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    throw new TrustloadError(ErrorCodes.MISSING_FILE, `cannot read the file: ${(err as Error).message}`, { path, cause: err });
-  }
 }

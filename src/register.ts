@@ -11,7 +11,6 @@ import { installModuleHooks } from './hooks/module-hooks.js';
 import { hasRegisterHooks, isSupportedNode, SUPPORTED_NODE_RANGE } from './node-features.js';
 import { loadPolicyFile, loadPolicyObject, policyPathFromEnv, type LoadedPolicy } from './policy/load-policy.js';
 import type { Policy } from './policy/schema.js';
-import { readTrustFiles } from './trust/read-trust.js';
 
 export interface RegisterOptions {
   /** A policy file's path, or a policy object (which then needs `baseDir`). Default: TRUSTLOAD_POLICY, else ./trustload.policy.json. */
@@ -45,7 +44,7 @@ export function register(options: RegisterOptions = {}): void {
     throw new TrustloadError(ErrorCodes.POLICY, `trustload is already running with policy ${registered.loaded.file}; a process has one policy`);
   }
   const mode = resolveMode(loaded);
-  const guard = new Guard(loaded, readTrustFiles(loaded.policy.trust, loaded.baseDir), mode);
+  const guard = Guard.forPolicy(loaded, mode);
   const onBuiltin = guardChildren({ policyFile: loaded.file!, policySha256: loaded.sha256, registerPath: REGISTER_PATH, enforce: mode === 'enforce' });
   installModuleHooks(guard, onBuiltin);
   // Code given with -e/-p has no file: like a data: URL, the policy's `unmatched` decides.
@@ -61,7 +60,7 @@ export function activeGuard(): Guard {
   if (registered !== undefined) return registered;
   if (apiOnly === undefined) {
     const loaded = loadPolicy({});
-    apiOnly = new Guard(loaded, readTrustFiles(loaded.policy.trust, loaded.baseDir), resolveMode(loaded));
+    apiOnly = Guard.forPolicy(loaded, resolveMode(loaded));
   }
   return apiOnly;
 }

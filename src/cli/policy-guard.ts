@@ -1,6 +1,5 @@
 import { loadPolicyFile, policyPathFromEnv, type LoadedPolicy } from '../policy/load-policy.js';
 import { Guard } from '../guard/guard.js';
-import { readTrustFiles } from '../trust/read-trust.js';
 import { resolve } from 'node:path';
 
 /** The policy named by --policy, else the one a guarded process in this folder would use. */
@@ -12,5 +11,5 @@ export function loadCliPolicy(policyFlag: string | undefined): LoadedPolicy {
 /** A guard that decides exactly as the loader would, always in enforce mode: the CLI reports, it never lets through. */
 export function cliGuard(policyFlag: string | undefined): Guard {
   const loaded = loadCliPolicy(policyFlag);
-  return new Guard(loaded, readTrustFiles(loaded.policy.trust, loaded.baseDir), 'enforce');
+  return Guard.forPolicy(loaded, 'enforce');
 }

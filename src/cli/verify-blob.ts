@@ -1,8 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseBundle } from '../bundle/parse-bundle.js';
-import { ErrorCodes, TrustloadError } from '../errors.js';
-import { MAX_BUNDLE_BYTES, readFileLimited } from '../io/read.js';
+import { ErrorCodes } from '../errors.js';
+import { MAX_BUNDLE_BYTES, readArtifactFile, readFileLimited } from '../io/read.js';
 import type { PolicySigner } from '../policy/schema.js';
 import { parsePublicKeyPem } from '../trust/keys.js';
 import { resolveSigners, type LoadedTrust } from '../trust/signers.js';
@@ -115,9 +115,5 @@ function signerFromFlags(values: { [K in keyof typeof OPTIONS]?: string | boolea
 function readArtifact(target: string): Artifact {
   const digest = parseDigestArgument(target);
   if (digest !== undefined && !existsSync(target)) return { sha256: digest };
-  try {
-    return { bytes: readFileSync(target) };
-  } catch (err) {
-    throw new TrustloadError(ErrorCodes.MISSING_FILE, `cannot read ${target}: ${(err as Error).message}`, { path: target, cause: err });
-  }
+  return { bytes: readArtifactFile(target) };
 }

@@ -1,7 +1,7 @@
 import { asTrustloadError, ErrorCodes, TrustloadError, withContext } from '../errors.js';
-import { MAX_BUNDLE_BYTES, readFileLimited } from '../io/read.js';
+import { MAX_BUNDLE_BYTES, readArtifactFile, readFileLimited } from '../io/read.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
-import type { TrustFiles } from '../trust/read-trust.js';
+import { readTrustFiles, type TrustFiles } from '../trust/read-trust.js';
 import type { VerifiedSigner } from '../verify/signers.js';
 import { hasDecisionSubscribers, publishDecision, type DecisionKind } from './events.js';
 import { loadVerifierModule } from './load-verifier.js';
@@ -9,9 +9,6 @@ import { Rules, type Rule } from './rules.js';
 import type { RuleVerifier } from './verifier.js';
 
 export type Mode = 'enforce' | 'permissive';
-
-/** Protected files are code and content read whole into memory; anything larger is not something to load. */
-const MAX_ARTIFACT_BYTES = 1024 * 1024 * 1024;
 
 export interface GuardStats {
   verified: number;
@@ -47,6 +44,11 @@ export class Guard {
   readonly #counts = { verified: 0, refused: 0, warned: 0, unmatched: 0 };
   readonly #warned = new Set<string>();
   #verifier: RuleVerifier | undefined;
+
+  /** Reads and pins what the policy trusts, then builds the guard. */
+  static forPolicy(loaded: LoadedPolicy, mode: Mode): Guard {
+    return new Guard(loaded, readTrustFiles(loaded.policy.trust, loaded.baseDir), mode);
+  }
 
   constructor(
     readonly loaded: LoadedPolicy,
@@ -97,7 +99,7 @@ export class Guard {
     }
     let bytes: Buffer | undefined;
     try {
-      bytes = readArtifact(realPath);
+      bytes = readArtifactFile(realPath);
       if (rule.bundle !== undefined) {
         throw new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, `rule "${rule.name}" names a directory manifest bundle, which this version cannot verify yet`);
       }
@@ -155,11 +157,6 @@ export class Guard {
     this.#verifier ??= loadVerifierModule().createRuleVerifier(this.loaded.policy, this.trust);
     return this.#verifier;
   }
-}
-
-/** Protected files are read through one descriptor and must be regular files (a FIFO would block the loader). */
-function readArtifact(path: string): Buffer {
-  return readFileLimited(path, MAX_ARTIFACT_BYTES, 'file', ErrorCodes.UNSUPPORTED_LOAD, ErrorCodes.MISSING_FILE);
 }
 
 /** Milliseconds, from the monotonic clock (node:perf_hooks costs start-up time to load). */

@@ -4,6 +4,18 @@ import { ErrorCodes, TrustloadError, type ErrorCode } from '../errors.js';
 /** Largest bundle we read. Real bundles are kilobytes; a model manifest of 100k files stays well below. */
 export const MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
 
+/** Artifacts are code and content read whole into memory; anything larger is not something to load. */
+const MAX_ARTIFACT_BYTES = 1024 * 1024 * 1024;
+
+/**
+ * Reads an artifact (the file being checked, or returned by readVerified)
+ * through one descriptor: a missing file is ERR_TRUSTLOAD_MISSING_FILE, and
+ * a FIFO, device or folder is refused instead of blocking or misreading.
+ */
+export function readArtifactFile(path: string): Buffer {
+  return readFileLimited(path, MAX_ARTIFACT_BYTES, 'file', ErrorCodes.UNSUPPORTED_LOAD, ErrorCodes.MISSING_FILE);
+}
+
 /**
  * Reads a whole file through one descriptor (a missing file is `missingCode`), refusing it before reading when
  * it is larger than `limit` (so a huge file never fills memory), and
