@@ -6,6 +6,7 @@ import { ErrorCodes, TrustloadError } from './errors.js';
 import { Guard, type Mode } from './guard/guard.js';
 import { guardAddons } from './hooks/addons.js';
 import { guardChildren } from './hooks/children.js';
+import { disableCompileCache } from './hooks/compile-cache.js';
 import { lockDownLoader } from './hooks/lockdown.js';
 import { installModuleHooks } from './hooks/module-hooks.js';
 import { hasRegisterHooks, isSupportedNode, SUPPORTED_NODE_RANGE } from './node-features.js';
@@ -45,6 +46,7 @@ export function register(options: RegisterOptions = {}): void {
   }
   const mode = resolveMode(loaded);
   const guard = Guard.forPolicy(loaded, mode);
+  guard.requireForProtectedLoads(disableCompileCache(mode === 'enforce'));
   const onBuiltin = guardChildren({ policyFile: loaded.file!, policySha256: loaded.sha256, registerPath: REGISTER_PATH, enforce: mode === 'enforce' });
   installModuleHooks(guard, onBuiltin);
   // Code given with -e/-p has no file: like a data: URL, the policy's `unmatched` decides.

@@ -44,6 +44,7 @@ export class Guard {
   readonly #counts = { verified: 0, refused: 0, warned: 0, unmatched: 0 };
   readonly #warned = new Set<string>();
   #verifier: RuleVerifier | undefined;
+  #protectedLoadChecks: Array<() => void> = [];
 
   /** Reads and pins what the policy trusts, then builds the guard. */
   static forPolicy(loaded: LoadedPolicy, mode: Mode): Guard {
@@ -60,6 +61,15 @@ export class Guard {
 
   stats(): GuardStats {
     return { ...this.#counts, cacheHits: this.#verifier?.cacheHits() ?? 0 };
+  }
+
+  /**
+   * A condition of the process (not of the file) that every protected load
+   * needs, such as Node's compile cache being off; a check that throws
+   * refuses the load like a failed verification.
+   */
+  requireForProtectedLoads(check: () => void): void {
+    this.#protectedLoadChecks.push(check);
   }
 
   /** Files loaded without verification in permissive mode, for the summary at exit. */
@@ -99,6 +109,7 @@ export class Guard {
     }
     let bytes: Buffer | undefined;
     try {
+      for (const check of this.#protectedLoadChecks) check();
       bytes = readArtifactFile(realPath);
       if (rule.bundle !== undefined) {
         throw new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, `rule "${rule.name}" names a directory manifest bundle, which this version cannot verify yet`);
