@@ -21,6 +21,7 @@ import {
   runCases,
   sha256Hex,
 } from './helpers/fixtures.mjs';
+import { sharedTestdataMissing } from './helpers/cli.mjs';
 
 const DIGEST = `sha256:${sha256Hex(readFileSync(ARTIFACT))}`;
 const ROOTS = { 'v0.1 media type': PRIVATE_ROOT, 'v0.2 media type': PRIVATE_ROOT_V02 };
@@ -166,7 +167,9 @@ cases.push({
 });
 
 // OpenSSF model-signing v1.0 bundles (DSSE over the manifest), verified by their manifest digest.
-{
+const modelSigningSkip = sharedTestdataMissing();
+if (modelSigningSkip) cases.push({ name: 'model-signing v1.0 bundles', skip: modelSigningSkip });
+else {
   const SIGSTORE_DIGEST = 'sha256:61d4849d9d90076d6215f4d525f13d6574af8e3f67aef3e6f36fc40a14fdd226';
   const KEY_DIGEST = 'sha256:afa48c8674afe334b8a7dea34f7b46ab256e9255edf8da2132792341b667a45b';
   const sigstoreBundle = join(MODEL_SIGNING, 'v1.0.0-sigstore', 'model.sig');
