@@ -1,0 +1,163 @@
+// The guard's own state, end to end: what application code can change in the
+// process (Object.prototype, globals it patches while the verifier loads, the
+// CommonJS loader's functions and caches) must not change a decision, and
+// under "lockdown": true must not make a protected path yield other code.
+import t from 'tap';
+import { makeApp, policyObject, pool, runNode } from './helpers/app.mjs';
+
+const CONCURRENCY = 3;
+
+const result = (run) => {
+  const line = run.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  return line === undefined ? undefined : JSON.parse(line.slice('RESULT '.length));
+};
+
+// --- Lockdown: the CommonJS loader ------------------------------------------------------------
+
+// plugins/good.cjs is signed; evil.cjs (no rule covers it) is what each bypass tries to put in its place.
+const GOOD_CJS = "module.exports = { who: 'signed' };\n";
+const EVIL_CJS = "console.log('EVIL_RAN');\nmodule.exports = { who: 'evil' };\n";
+
+// Each case is the body of main.cjs before it requires the signed plugin twice (GOOD is its path).
+// `before` runs first; `between` runs after the first require. Whatever they do, under lockdown a
+// require of GOOD yields the signed module or throws: never evil.cjs, never another object.
+const LOCKDOWN_CASES = {
+  'Module.wrap replaced': {
+    before: "const wrap = Module.wrap; Module.wrap = (src) => wrap(\"module.exports = { who: 'evil' }; return;\\n\" + src);",
+  },
+  'Module.wrapper edited': {
+    before: "Module.wrapper[0] = Module.wrapper[0] + \"module.exports = { who: 'evil' }; return;\";",
+  },
+  'Module.wrapper element made a getter': {
+    before: "const w0 = Module.wrapper[0]; let reads = 0; Object.defineProperty(Module.wrapper, 0, { get: () => (reads++ < 1 ? w0 : w0 + \"module.exports = { who: 'evil' }; return;\"), configurable: true });",
+  },
+  'Module.prototype.load replaced': {
+    before: "const load = Module.prototype.load; Module.prototype.load = function (f) { if (f === GOOD) { this.exports = require('./evil.cjs'); this.loaded = true; return; } return load.call(this, f); };",
+  },
+  'Module._load replaced': {
+    before: "const load = Module._load; Module._load = function (r, ...rest) { return r.includes('good') ? load.call(this, './evil.cjs', ...rest) : load.call(this, r, ...rest); };",
+  },
+  'Module.prototype.require replaced': {
+    before: "const req = Module.prototype.require; Module.prototype.require = function (id) { return req.call(this, id.includes('good') ? './evil.cjs' : id); };",
+  },
+  'Module._resolveFilename replaced': {
+    before: "const res = Module._resolveFilename; Module._resolveFilename = function (r, ...rest) { return res.call(this, r.includes('good') ? './evil.cjs' : r, ...rest); };",
+  },
+  'Module._findPath replaced': {
+    before: "const find = Module._findPath; Module._findPath = function (r, ...rest) { return find.call(this, r.includes('good') ? EVIL : r, ...rest); };",
+  },
+  'Module._extensions replaced': {
+    before: "const js = Module._extensions['.js']; Module._extensions = { __proto__: null, '.js': (m, f) => js(m, f === GOOD ? EVIL : f), '.json': Module._extensions['.json'], '.node': Module._extensions['.node'] };",
+  },
+  'Module._cache replaced': {
+    before: "const evil = new Module(GOOD); evil.exports = { who: 'evil' }; evil.loaded = true; Module._cache = { __proto__: null, [GOOD]: evil };",
+  },
+  'require.cache planted with a plain object before the load': {
+    before: "require.cache[GOOD] = { id: GOOD, filename: GOOD, loaded: true, exports: { who: 'evil' } };",
+  },
+  'require.cache planted with a loaded Module before the load': {
+    before: "const m = new Module(GOOD); m.filename = GOOD; m.exports = { who: 'evil' }; m.loaded = true; require.cache[GOOD] = m;",
+  },
+  'require.cache planted with a fresh Module before the load': {
+    before: "const m = new Module(GOOD); require.cache[GOOD] = m; m.exports = { who: 'evil' };",
+  },
+  'require.cache planted through defineProperty': {
+    before: "Object.defineProperty(require.cache, GOOD, { value: { loaded: true, exports: { who: 'evil' } }, configurable: true, enumerable: true });",
+  },
+  'require.cache given a prototype holding the entry': {
+    before: "Object.setPrototypeOf(require.cache, { [GOOD]: { loaded: true, exports: { who: 'evil' } } });",
+  },
+  'require.cache entry replaced after the load': {
+    between: "const m = new Module(GOOD); m.filename = GOOD; m.exports = { who: 'evil' }; m.loaded = true; require.cache[GOOD] = m;",
+  },
+  'require.cache entry exports reassigned after the load': {
+    between: "require.cache[GOOD].exports = { who: 'evil' };",
+  },
+  'require.cache entry deleted and replanted after the load': {
+    between: "delete require.cache[GOOD]; require.cache[GOOD] = { loaded: true, exports: { who: 'evil' } };",
+  },
+  'Module instance _compile shadowed while it loads': {
+    before:
+      "require('node:diagnostics_channel').subscribe('trustload:decision', (d) => { const m = require.cache[d.path]; if (d.path === GOOD && m) { try { m._compile = function (c, f, fmt) { return Module.prototype._compile.call(this, \"module.exports = { who: 'evil' }\", f, fmt); }; } catch {} } });",
+  },
+  'Module.prototype._compile called with a string for the protected path': {
+    before: "const m = new Module(GOOD); try { m._compile(\"module.exports = { who: 'evil' }\", GOOD); } catch {} require.cache[GOOD] = m;",
+  },
+  'import() after require.cache planting': {
+    before: "require.cache[GOOD] = { id: GOOD, filename: GOOD, loaded: true, exports: { who: 'evil' } };",
+    viaImport: true,
+  },
+};
+
+function lockdownMain({ before = '', between = '', viaImport = false }) {
+  const load = viaImport ? '(await import(GOOD)).default' : 'require(GOOD)';
+  return `const Module = require('node:module');
+const path = require('node:path');
+const GOOD = path.join(__dirname, 'plugins', 'good.cjs');
+const EVIL = path.join(__dirname, 'evil.cjs');
+const out = { attempts: [] };
+const attempt = (label, fn) => { try { fn(); out.attempts.push(label + ':allowed'); } catch (err) { out.attempts.push(label + ':' + (err.code ?? err.name)); } };
+const get = async () => { try { return (${load}).who; } catch (err) { return err.code ?? err.message; } };
+(async () => {
+  attempt('before', () => { ${before} });
+  out.first = await get();
+  attempt('between', () => { ${between} });
+  out.second = await get();
+  console.log('RESULT ' + JSON.stringify(out));
+})();
+`;
+}
+
+t.test('lockdown: no change to the CommonJS loader makes a protected path yield other code', async (t) => {
+  const names = Object.keys(LOCKDOWN_CASES);
+  const runs = await pool(names, CONCURRENCY, async (name) => {
+    const app = makeApp(t, {
+      lockdown: true,
+      files: { 'main.cjs': lockdownMain(LOCKDOWN_CASES[name]), 'plugins/good.cjs': GOOD_CJS, 'evil.cjs': EVIL_CJS },
+      sign: ['plugins/good.cjs'],
+    });
+    return runNode(app.dir, ['main.cjs']);
+  });
+  names.forEach((name, i) => {
+    t.test(name, async (t) => {
+      const run = runs[i];
+      const out = result(run);
+      t.ok(out, `the probe finished\n--- stdout:\n${run.stdout}\n--- stderr:\n${run.stderr}`);
+      t.notMatch(run.stdout, /EVIL_RAN/, 'evil.cjs never ran');
+      for (const key of ['first', 'second']) {
+        t.ok(out?.[key] === 'signed' || /^ERR_TRUSTLOAD_/.test(out?.[key] ?? ''), `${key} require: the signed module or a refusal (${out?.[key]}; ${out?.attempts})`);
+      }
+    });
+  });
+});
+
+t.test('lockdown keeps ordinary CommonJS use working', async (t) => {
+  const app = makeApp(t, {
+    lockdown: true,
+    files: {
+      'main.mjs': `import { createRequire } from 'node:module';
+import fromImport from './plugins/a.cjs';
+const require = createRequire(import.meta.url);
+const out = {};
+out.same = require('./plugins/a.cjs') === fromImport;
+out.cycle = require('./plugins/a.cjs').cycle;
+out.esm = require('./plugins/e.mjs').e;
+delete require.cache[require.resolve('./plugins/a.cjs')];
+out.reloaded = require('./plugins/a.cjs').who;
+out.unprotected = require('./lib/u.cjs').u;
+require.cache[require.resolve('./lib/u.cjs')].exports = { u: 'mine' };
+out.unprotectedCache = require('./lib/u.cjs').u;
+console.log('RESULT ' + JSON.stringify(out));
+`,
+      'plugins/a.cjs': "exports.who = 'signed'; exports.cycle = require('./b.cjs').seen;\n",
+      'plugins/b.cjs': "exports.seen = require('./a.cjs').who;\n",
+      'plugins/e.mjs': "export const e = 'esm';\n",
+      'lib/u.cjs': "exports.u = 'lib';\n",
+    },
+    sign: ['plugins/a.cjs', 'plugins/b.cjs', 'plugins/e.mjs'],
+  });
+  const run = await runNode(app.dir, ['main.mjs']);
+  t.equal(run.code, 0, run.stderr);
+  t.same(result(run), { same: true, cycle: 'signed', esm: 'esm', reloaded: 'signed', unprotected: 'lib', unprotectedCache: 'mine' });
+});
+
