@@ -161,3 +161,59 @@ console.log('RESULT ' + JSON.stringify(out));
   t.same(result(run), { same: true, cycle: 'signed', esm: 'esm', reloaded: 'signed', unprotected: 'lib', unprotectedCache: 'mine' });
 });
 
+
+// --- The window while the verifier loads ----------------------------------------------------
+
+// Globals the verifier's code calls while it is evaluated (found by patching them and logging
+// which ran during the first protected load). The patched one, on its first call after the app
+// asks for a signed plugin, requires a tampered plugin: it must be refused, then and later.
+const WINDOW_GLOBALS = ['process.getBuiltinModule', 'Object.defineProperty', 'Object.freeze', 'Array.isArray', 'Buffer.from', 'Function.prototype.bind'];
+
+function windowMain(global) {
+  const dot = global.lastIndexOf('.');
+  return `const out = {};
+let armed = false;
+const owner = ${global.slice(0, dot)};
+const original = owner[${JSON.stringify(global.slice(dot + 1))}];
+owner[${JSON.stringify(global.slice(dot + 1))}] = function (...args) {
+  if (armed) {
+    armed = false;
+    try { out.inside = require('./plugins/bad.cjs').who; } catch (err) { out.inside = err.code ?? err.message; }
+    try { out.unprotectedInside = require('./lib/plain.cjs').who; } catch (err) { out.unprotectedInside = err.code ?? err.message; }
+  }
+  return original.apply(this, args);
+};
+armed = true;
+try { out.good = require('./plugins/good.cjs').who; } catch (err) { out.good = err.code ?? err.message; }
+armed = false;
+try { out.badLater = require('./plugins/bad.cjs').who; } catch (err) { out.badLater = err.code ?? err.message; }
+console.log('RESULT ' + JSON.stringify(out));
+`;
+}
+
+t.test('while the verifier loads, only its own files stand aside', async (t) => {
+  const runs = await pool(WINDOW_GLOBALS, CONCURRENCY, async (global) => {
+    const app = makeApp(t, {
+      files: {
+        'main.cjs': windowMain(global),
+        'plugins/good.cjs': GOOD_CJS,
+        'plugins/bad.cjs': "console.log('BAD_RAN');\nmodule.exports = { who: 'SIGNED' };\n",
+        'lib/plain.cjs': "module.exports = { who: 'plain' };\n",
+      },
+      sign: ['plugins/good.cjs', 'plugins/bad.cjs'],
+    });
+    app.tamper('plugins/bad.cjs');
+    return runNode(app.dir, ['main.cjs']);
+  });
+  WINDOW_GLOBALS.forEach((global, i) => {
+    t.test(global, async (t) => {
+      const run = runs[i];
+      const out = result(run);
+      t.ok(out, `the probe finished\n--- stdout:\n${run.stdout}\n--- stderr:\n${run.stderr}`);
+      t.notMatch(run.stdout, /BAD_RAN/, 'the tampered plugin never ran');
+      t.match(out?.inside, /^ERR_TRUSTLOAD_/, `refused inside the window (${out?.inside})`);
+      t.match(out?.badLater, /^ERR_TRUSTLOAD_/, `and after it: no cache was poisoned (${out?.badLater})`);
+      t.equal(out?.good, 'signed', 'the signed plugin loads');
+    });
+  });
+});
