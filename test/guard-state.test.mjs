@@ -2,8 +2,9 @@
 // process (Object.prototype, globals it patches while the verifier loads, the
 // CommonJS loader's functions and caches) must not change a decision, and
 // under "lockdown": true must not make a protected path yield other code.
+import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { makeApp, policyObject, pool, runNode } from './helpers/app.mjs';
+import { INDEX, makeApp, policyObject, pool, PUBLIC_KEY_SHA256, runNode, sha256Hex } from './helpers/app.mjs';
 
 const CONCURRENCY = 3;
 
@@ -216,4 +217,110 @@ t.test('while the verifier loads, only its own files stand aside', async (t) => 
       t.equal(out?.good, 'signed', 'the signed plugin loads');
     });
   });
+});
+
+// --- Prototype pollution --------------------------------------------------------------------
+
+const IDENTITY = 'https://github.com/acme/plugins/.github/workflows/release.yml@refs/heads/main';
+const ISSUER = 'https://token.actions.githubusercontent.com';
+const CLAIM_NAMES = ['buildSignerURI', 'buildSignerDigest', 'runnerEnvironment', 'sourceRepositoryURI', 'sourceRepositoryDigest', 'sourceRepositoryRef',
+  'sourceRepositoryIdentifier', 'sourceRepositoryOwnerURI', 'sourceRepositoryOwnerIdentifier', 'buildConfigURI', 'buildConfigDigest', 'buildTrigger',
+  'runInvocationURI', 'sourceRepositoryVisibilityAtSigning'];
+const NEVER = 'https://example.com/never';
+
+// Every policy field, every option trustload passes to a library, every variable it reads: each set
+// on Object.prototype to what would loosen a decision if it were read from there.
+const POLLUTION = {
+  version: 1, baseDir: '/', mode: 'permissive', allowPermissive: true, lockdown: false, unmatched: 'allow',
+  trust: {}, roots: ['private', 'sigstore-public-good'], keys: {}, sha256: '0'.repeat(64), pem: '',
+  signers: {}, key: 'release', transparencyLog: false, issuer: ISSUER, identity: IDENTITY, identityPattern: '^.*$', claims: {},
+  ...Object.fromEntries(CLAIM_NAMES.map((name) => [name, NEVER])),
+  rules: [], name: 'plugins', files: '**', bundle: 'model.sig',
+  ctlogThreshold: 0, tlogThreshold: 0, timestampThreshold: 0, tsaThreshold: 0, format: 'der', type: 'spki', passphrase: 'x',
+  TRUSTLOAD_POLICY: '/nonexistent/policy.json', TRUSTLOAD_POLICY_SHA256: '0'.repeat(64), TRUSTLOAD_MODE: 'permissive', NODE_OPTIONS: '', NODE_PRESERVE_SYMLINKS: '1',
+};
+
+const FIXTURES = new URL('../fixtures/', import.meta.url);
+const fixtureBytes = (rel) => readFileSync(new URL(rel, FIXTURES));
+
+function pollutionApp(t, main) {
+  const policy = policyObject({
+    rules: [
+      { name: 'plugins', files: 'plugins/**', signers: ['offline'] },
+      { name: 'needs-log', files: 'logged/**', signers: ['logged'] },
+      { name: 'pattern', files: 'pattern/**', signers: ['pattern'] },
+      { name: 'claims', files: 'claimed/**', signers: ['claimed'] },
+      { name: 'public', files: 'public/**', signers: ['public'] },
+    ],
+    extra: {
+      trust: {
+        roots: { private: { path: './private.trusted_root.json', sha256: sha256Hex(fixtureBytes('private/trusted_root.json')) } },
+        keys: { release: { path: './keys/p256.pub.pem', sha256: PUBLIC_KEY_SHA256 } },
+      },
+      signers: {
+        offline: { key: 'release', transparencyLog: false },
+        logged: { key: 'release' },
+        pattern: { roots: ['private'], issuer: ISSUER, identityPattern: '^https://example\\.com/never$' },
+        claimed: { roots: ['private'], issuer: ISSUER, identity: IDENTITY, claims: { runInvocationURI: NEVER } },
+        public: { issuer: ISSUER, identity: IDENTITY },
+      },
+    },
+  });
+  const keyless = { 'hello.txt': fixtureBytes('keyless/hello.txt'), 'hello.txt.sigstore.json': fixtureBytes('keyless/hello.txt.sigstore.json') };
+  const files = {
+    'main.mjs': main,
+    'private.trusted_root.json': fixtureBytes('private/trusted_root.json'),
+    'plugins/good.txt': 'SIGNED good\n',
+    'plugins/bad.txt': 'SIGNED bad\n',
+    // Signed by the policy's key, but with no log entry: the "logged" signer requires one.
+    'logged/hello.txt': fixtureBytes('key-p256/hello.txt'),
+    'logged/hello.txt.sigstore.json': fixtureBytes('key-p256/hello.txt.sigstore.json'),
+  };
+  for (const dir of ['pattern', 'claimed', 'public']) for (const [name, bytes] of Object.entries(keyless)) files[`${dir}/${name}`] = bytes;
+  const app = makeApp(t, { policy, files, sign: ['plugins/good.txt', 'plugins/bad.txt'] });
+  app.tamper('plugins/bad.txt');
+  return app;
+}
+
+const DECISIONS_MAIN = (pollute) => `import { readVerifiedSync } from ${JSON.stringify(INDEX)};
+const pollution = ${JSON.stringify(POLLUTION)};
+if (${pollute}) for (const [name, value] of Object.entries(pollution)) Object.prototype[name] = value;
+const out = {};
+for (const file of ['plugins/good.txt', 'plugins/bad.txt', 'logged/hello.txt', 'pattern/hello.txt', 'claimed/hello.txt', 'public/hello.txt']) {
+  try { readVerifiedSync(file); out[file] = 'verified'; } catch (err) { out[file] = err.code ?? err.message; if (process.env.DEBUG_POLLUTION) console.error(err.message); }
+}
+if (${pollute}) for (const name of Object.keys(pollution)) delete Object.prototype[name];
+console.log('RESULT ' + JSON.stringify(out));
+`;
+
+t.test('a polluted Object.prototype changes no decision', async (t) => {
+  const [clean, polluted] = await pool([false, true], 2, (pollute) => runNode(pollutionApp(t, DECISIONS_MAIN(pollute)).dir, ['main.mjs']));
+  const expected = result(clean);
+  t.match(expected, {
+    'plugins/good.txt': 'verified',
+    'plugins/bad.txt': 'ERR_TRUSTLOAD_SIGNATURE',
+    'logged/hello.txt': 'ERR_TRUSTLOAD_TLOG',
+    'pattern/hello.txt': 'ERR_TRUSTLOAD_UNTRUSTED_SIGNER',
+    'claimed/hello.txt': 'ERR_TRUSTLOAD_UNTRUSTED_SIGNER',
+    'public/hello.txt': /^ERR_TRUSTLOAD_/,
+  }, `the unpolluted decisions\n${clean.stderr}`);
+  t.same(result(polluted), expected, `the same decisions with Object.prototype polluted\n${polluted.stderr}`);
+});
+
+t.test('the API and register() read no option or variable from a polluted Object.prototype', async (t) => {
+  const app = pollutionApp(t, `import { register, verifyFile } from ${JSON.stringify(INDEX)};
+Object.prototype.TRUSTLOAD_POLICY = ${JSON.stringify('./evil.policy.json')};
+Object.prototype.TRUSTLOAD_MODE = 'permissive';
+Object.prototype.policy = './evil.policy.json';
+const out = {};
+try { verifyFile('plugins/bad.txt'); out.api = 'verified'; } catch (err) { out.api = err.code; }
+try { register(); out.register = 'started'; } catch (err) { out.register = err.code; }
+try { await import('./plugins/bad.mjs'); out.plugin = 'loaded'; } catch (err) { out.plugin = err.code; }
+console.log('RESULT ' + JSON.stringify(out));
+`);
+  app.write('evil.policy.json', JSON.stringify(policyObject({ rules: [], extra: { mode: 'permissive' } })));
+  app.write('plugins/bad.mjs', "console.log('BAD_RAN');\n");
+  const run = await runNode(app.dir, ['main.mjs'], { guard: false });
+  t.notMatch(run.stdout, /BAD_RAN/, 'the unsigned plugin never ran');
+  t.same(result(run), { api: 'ERR_TRUSTLOAD_SIGNATURE', register: 'started', plugin: 'ERR_TRUSTLOAD_NO_BUNDLE' }, run.stderr);
 });

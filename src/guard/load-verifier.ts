@@ -10,6 +10,8 @@ const INTERNAL_FILES: string = '__TRUSTLOAD_INTERNAL_FILES__';
 // Taken before application code can replace it. node:crypto hashes the 300 kB of Sigstore code in
 // well under a millisecond, and the verifier loads it next anyway.
 const getBuiltinModule = process.getBuiltinModule;
+// Made at start-up too: createRequire misreads its argument once Object.prototype is polluted.
+const requireOwn = createRequire(import.meta.url);
 
 // Parsed at start-up, before application code runs (and could replace JSON.parse or URL).
 const INTERNAL_DIGESTS = internalDigests();
@@ -60,7 +62,7 @@ export function loadVerifierModule(): typeof VerifierModule {
   loadingInternals = true;
   try {
     // dist/verifier.js sits next to the bundled file this code ends up in.
-    return createRequire(import.meta.url)('./verifier.js') as typeof VerifierModule;
+    return requireOwn('./verifier.js') as typeof VerifierModule;
   } finally {
     loadingInternals = false;
   }

@@ -2,6 +2,7 @@ import { realpathSync } from 'node:fs';
 import module from 'node:module';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { environment } from '../environment.js';
 import { internalSource, isInternalUrl } from '../guard/load-verifier.js';
 import type { Guard } from '../guard/guard.js';
 import { packageJsonFor, requestedPath } from './requested-path.js';
@@ -72,8 +73,8 @@ export function installModuleHooks(guard: Guard, onBuiltin: (url: string) => voi
 }
 
 function preservesSymlinks(): boolean {
-  const flags = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`;
-  return /--preserve-symlinks/.test(flags) || process.env.NODE_PRESERVE_SYMLINKS === '1';
+  const flags = `${process.execArgv.join(' ')} ${environment.NODE_OPTIONS ?? ''}`;
+  return /--preserve-symlinks/.test(flags) || environment.NODE_PRESERVE_SYMLINKS === '1';
 }
 
 /** The real path, or the path itself when it does not resolve (reading it then fails with its own error). */
