@@ -2,7 +2,9 @@
 // goes into a few ESM files so that a guarded process loads little from disk
 // at start-up; types come from tsc (npm run build runs both).
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 
@@ -23,7 +25,7 @@ const builtinsViaRequire = {
   },
 };
 
-await build({
+const { metafile } = await build({
   // verifier.js is loaded lazily (src/guard/load-verifier.ts), on the first protected load.
   entryPoints: { index: 'src/index.ts', cli: 'src/cli/bin.ts', register: 'src/register-entry.ts', verifier: 'src/guard/verifier.ts' },
   outdir: 'dist',
@@ -38,4 +40,30 @@ await build({
   banner: { js: "const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);" },
   plugins: [builtinsViaRequire],
   logLevel: 'warning',
+  metafile: true,
 });
+embedInternalDigests(metafile);
+
+/**
+ * The guard's hooks stand aside only for its own verifier files while it
+ * loads them (src/guard/load-verifier.ts), recognised by name and SHA-256:
+ * the digests of dist/verifier.js and every chunk it imports are written into
+ * the files that hold the placeholder, which must not be among them.
+ */
+function embedInternalDigests({ outputs }) {
+  const PLACEHOLDER = '"__TRUSTLOAD_INTERNAL_FILES__"';
+  const internal = new Set();
+  const visit = (file) => {
+    if (internal.has(file)) return;
+    internal.add(file);
+    for (const { path, kind } of outputs[file].imports) if (kind === 'import-statement' && outputs[path]) visit(path);
+  };
+  visit('dist/verifier.js');
+  const digests = {};
+  for (const file of internal) digests[basename(file)] = createHash('sha256').update(readFileSync(file)).digest('hex');
+  const holders = Object.keys(outputs).filter((file) => file.endsWith('.js') && readFileSync(file, 'utf8').includes(PLACEHOLDER));
+  if (holders.length === 0 || holders.some((file) => internal.has(file))) {
+    throw new Error(`build: the internal-digest placeholder is in ${holders.join(', ') || 'no file'}; it must be outside ${[...internal].join(', ')}`);
+  }
+  for (const file of holders) writeFileSync(file, readFileSync(file, 'utf8').replaceAll(PLACEHOLDER, JSON.stringify(JSON.stringify(digests))));
+}

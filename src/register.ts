@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { environment } from './environment.js';
 import { ErrorCodes, TrustloadError } from './errors.js';
 import { Guard, type Mode } from './guard/guard.js';
 import { guardAddons } from './hooks/addons.js';
@@ -53,7 +54,7 @@ export function register(options: RegisterOptions = {}): void {
   if (runsEvalCode(process.execArgv)) guard.loadUrl('[eval] (node -e / -p)', { announce: false });
   guardAddons(guard);
   if (mode === 'permissive') announcePermissive(guard);
-  if (loaded.policy.lockdown) lockDownLoader();
+  if (loaded.policy.lockdown) lockDownLoader((path) => guard.rules.ruleFor(path) !== undefined);
   registered = guard;
 }
 
@@ -73,22 +74,25 @@ function runsEvalCode(execArgv: readonly string[]): boolean {
 }
 
 function loadPolicy(options: RegisterOptions): LoadedPolicy {
-  const pin = process.env.TRUSTLOAD_POLICY_SHA256 || undefined;
-  if (options.policy === undefined) return loadPolicyFile(policyPathFromEnv(), pin);
-  if (typeof options.policy === 'string') return loadPolicyFile(resolve(options.policy), pin);
-  if (options.baseDir === undefined) {
+  const pin = environment.TRUSTLOAD_POLICY_SHA256 || undefined;
+  // Own fields only: an option left out must not be read from a polluted Object.prototype.
+  const policyOption = Object.hasOwn(options, 'policy') ? options.policy : undefined;
+  const baseDir = Object.hasOwn(options, 'baseDir') ? options.baseDir : undefined;
+  if (policyOption === undefined) return loadPolicyFile(policyPathFromEnv(environment), pin);
+  if (typeof policyOption === 'string') return loadPolicyFile(resolve(policyOption), pin);
+  if (baseDir === undefined) {
     throw new TrustloadError(ErrorCodes.POLICY, 'register({ policy }) with a policy object needs baseDir: the folder its paths and globs are anchored at');
   }
   // Children get the object as a pinned file; its baseDir keeps globs anchored where they were.
-  const { policy, baseDir } = loadPolicyObject(options.policy, options.baseDir);
+  const { policy, baseDir: anchor } = loadPolicyObject(policyOption, baseDir);
   const file = join(mkdtempSync(join(tmpdir(), 'trustload-')), 'policy.json');
-  writeFileSync(file, `${JSON.stringify({ ...policy, baseDir }, null, 2)}\n`, { mode: 0o600 });
+  writeFileSync(file, `${JSON.stringify({ ...policy, baseDir: anchor }, null, 2)}\n`, { mode: 0o600 });
   return loadPolicyFile(file);
 }
 
 /** TRUSTLOAD_MODE=permissive needs the policy's consent; it never makes anything stricter loose by itself. */
 function resolveMode(loaded: LoadedPolicy): Mode {
-  const requested = process.env.TRUSTLOAD_MODE;
+  const requested = environment.TRUSTLOAD_MODE;
   if (requested === undefined || requested === '') return loaded.policy.mode ?? 'enforce';
   if (requested === 'enforce') return 'enforce';
   if (requested !== 'permissive') {

@@ -2,7 +2,8 @@ import { realpathSync } from 'node:fs';
 import module from 'node:module';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isLoadingInternals } from '../guard/load-verifier.js';
+import { environment } from '../environment.js';
+import { internalSource, isInternalUrl } from '../guard/load-verifier.js';
 import type { Guard } from '../guard/guard.js';
 import { packageJsonFor, requestedPath } from './requested-path.js';
 
@@ -26,7 +27,7 @@ export function installModuleHooks(guard: Guard, onBuiltin: (url: string) => voi
     resolve(specifier, context, nextResolve) {
       const result = nextResolve(specifier, context);
       if (result.url.startsWith('node:')) onBuiltin(result.url);
-      if (isLoadingInternals() || !result.url.startsWith('file:')) return result;
+      if (!result.url.startsWith('file:') || isInternalUrl(result.url)) return result;
       const real = linkedUrls ? realPath(fileURLToPath(result.url)) : fileURLToPath(result.url);
       let requested = requestedPath(specifier, context, real, guard.loaded.baseDir);
       if (context.parentURL === undefined && mainRequested !== undefined) {
@@ -52,7 +53,10 @@ export function installModuleHooks(guard: Guard, onBuiltin: (url: string) => voi
       return result;
     },
     load(url, context, nextLoad) {
-      if (isLoadingInternals() || url.startsWith('node:')) return nextLoad(url, context);
+      if (url.startsWith('node:')) return nextLoad(url, context);
+      // trustload's own verifier files, while it loads them: checked against their build-time digests.
+      const internal = internalSource(url);
+      if (internal !== undefined) return { format: 'module', source: internal, shortCircuit: true };
       if (!url.startsWith('file:')) {
         guard.loadUrl(url, ANNOUNCE);
         return nextLoad(url, context);
@@ -69,8 +73,8 @@ export function installModuleHooks(guard: Guard, onBuiltin: (url: string) => voi
 }
 
 function preservesSymlinks(): boolean {
-  const flags = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`;
-  return /--preserve-symlinks/.test(flags) || process.env.NODE_PRESERVE_SYMLINKS === '1';
+  const flags = `${process.execArgv.join(' ')} ${environment.NODE_OPTIONS ?? ''}`;
+  return /--preserve-symlinks/.test(flags) || environment.NODE_PRESERVE_SYMLINKS === '1';
 }
 
 /** The real path, or the path itself when it does not resolve (reading it then fails with its own error). */

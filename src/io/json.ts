@@ -4,6 +4,10 @@ import { ErrorCodes, TrustloadError, type ErrorCode } from '../errors.js';
  * JSON.parse that refuses `__proto__` keys anywhere in the document.
  * No Sigstore format uses them, and a parsed `__proto__` own property becomes
  * prototype pollution the moment any code spreads or merges the object.
+ * Objects come back without a prototype: a field the document leaves out
+ * (a trusted root's timestampAuthorities, a bundle's tlogEntries) reads as
+ * undefined in every library that decodes it, even after Object.prototype
+ * was polluted.
  */
 export function parseJson(text: string, what: string, code: ErrorCode = ErrorCodes.BAD_BUNDLE): unknown {
   let forbidden = false;
@@ -11,6 +15,7 @@ export function parseJson(text: string, what: string, code: ErrorCode = ErrorCod
   try {
     value = JSON.parse(text, function (key, v) {
       if (key === '__proto__') forbidden = true;
+      if (isPlainObject(v)) Object.setPrototypeOf(v, null);
       return v;
     });
   } catch (err) {

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { ErrorCodes, TrustloadError } from '../errors.js';
 import { parseJson } from '../io/json.js';
 import { readFileLimited } from '../io/read.js';
+import { frozenCopy } from '../io/frozen.js';
 import { sha256Hex } from '../io/sha256.js';
 import { globProblem } from './globs.js';
 import { describeIssue } from './issues.js';
@@ -23,7 +24,7 @@ export interface LoadedPolicy {
 }
 
 /** Where a process finds its policy: TRUSTLOAD_POLICY, or trustload.policy.json in the working directory. */
-export function policyPathFromEnv(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
+export function policyPathFromEnv(env: Readonly<Partial<Record<string, string>>> = process.env, cwd = process.cwd()): string {
   return resolve(cwd, env.TRUSTLOAD_POLICY || DEFAULT_POLICY_FILE);
 }
 
@@ -40,7 +41,7 @@ export function loadPolicyFile(path: string, expectedSha256?: string): LoadedPol
     });
   }
   const policy = validatePolicy(parseJson(bytes.toString('utf8'), `policy ${file}`, ErrorCodes.POLICY), file);
-  return { policy, file, baseDir: realBaseDir(policy.baseDir ?? dirname(file), file), sha256 };
+  return frozenCopy({ policy, file, baseDir: realBaseDir(policy.baseDir ?? dirname(file), file), sha256 });
 }
 
 /** Validates a policy given as an object (register({ policy, baseDir })). */
@@ -87,5 +88,6 @@ function validatePolicy(input: unknown, source: string): Policy {
   if (policy.mode === 'permissive' && policy.allowPermissive !== true) {
     fail('mode: "permissive" needs "allowPermissive": true');
   }
-  return policy;
+  // Signers and their trust are built lazily, after application code ran: from this copy only.
+  return frozenCopy(policy);
 }

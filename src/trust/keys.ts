@@ -1,5 +1,6 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { ErrorCodes, TrustloadError } from '../errors.js';
+import { ownOptions } from '../io/frozen.js';
 import { checkPublicKeyPem } from './check-public-key.js';
 
 const SUPPORTED_CURVES = new Set(['prime256v1', 'secp384r1']);
@@ -10,7 +11,7 @@ export function parsePublicKeyPem(pem: string, source: string): KeyObject {
   checkPublicKeyPem(pem, source);
   let key: KeyObject;
   try {
-    key = createPublicKey({ key: pem, format: 'pem' });
+    key = createPublicKey(ownOptions({ key: pem, format: 'pem' as const }));
   } catch (err) {
     throw new TrustloadError(ErrorCodes.POLICY, `public key ${source} is not a PEM public key: ${(err as Error).message}`, { cause: err });
   }

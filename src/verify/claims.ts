@@ -37,7 +37,8 @@ export interface CertificateIdentity {
 }
 
 export function certificateIdentity(cert: X509Certificate): CertificateIdentity {
-  const claims: Partial<Record<ClaimName, string>> = {};
+  // No prototype: a claim the certificate lacks is absent, whatever Object.prototype holds.
+  const claims = Object.create(null) as Partial<Record<ClaimName, string>>;
   for (const name of CLAIM_NAMES) {
     const value = derUtf8(cert.extension(FULCIO_CLAIM_OIDS[name])?.value);
     if (value !== undefined) claims[name] = value;

@@ -73,8 +73,9 @@ export function matchKeyless(signer: KeylessSignerSpec, found: CertificateIdenti
     identity !== undefined && ('exact' in signer.identity ? identity === signer.identity.exact : signer.identity.pattern.test(identity));
   if (!identityOk) return { expected: describeExpectedIdentity(signer), found: describe };
   for (const [claim, value] of Object.entries(signer.claims) as [ClaimName, string][]) {
-    if (found.claims[claim] !== value) {
-      return { expected: `${claim}=${value}`, found: `${claim}=${found.claims[claim] ?? '(absent)'}` };
+    const actual = Object.hasOwn(found.claims, claim) ? found.claims[claim] : undefined;
+    if (actual !== value) {
+      return { expected: `${claim}=${value}`, found: `${claim}=${actual ?? '(absent)'}` };
     }
   }
   return undefined;

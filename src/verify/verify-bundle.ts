@@ -3,6 +3,7 @@ import type { Bundle } from '@sigstore/bundle';
 import type { X509Certificate } from '@sigstore/core';
 import { toSignedEntity, Verifier, type SignedEntity, type TrustMaterial } from '@sigstore/verify';
 import { ErrorCodes, TrustloadError } from '../errors.js';
+import { ownOptions } from '../io/frozen.js';
 import type { Artifact } from './artifact.js';
 import { certificateIdentity, type CertificateIdentity } from './claims.js';
 import { fromLibraryError } from './library-errors.js';
@@ -55,7 +56,7 @@ function verifyKeyless(entity: SignedEntity, certificate: X509Certificate, signe
   let verifiedIdentity: CertificateIdentity | undefined;
   for (const [material, group] of groups) {
     try {
-      new Verifier(material, { ctlogThreshold: 1, tlogThreshold: 1, timestampThreshold: 1 }).verify(entity);
+      new Verifier(material, ownOptions({ ctlogThreshold: 1, tlogThreshold: 1, timestampThreshold: 1 })).verify(entity);
     } catch (err) {
       firstFailure ??= fromLibraryError(err);
       continue;
@@ -99,7 +100,7 @@ function verifyWithKeys(entity: SignedEntity, signers: KeySignerSpec[]): Verifie
   for (const signer of candidates) {
     const thresholds = signer.transparencyLog ? { tlogThreshold: 1 } : { tlogThreshold: 0 };
     try {
-      new Verifier(signer.material, { ...thresholds, ctlogThreshold: 0, timestampThreshold: 0 }).verify(entity);
+      new Verifier(signer.material, ownOptions({ ...thresholds, ctlogThreshold: 0, timestampThreshold: 0 })).verify(entity);
       return { signer: signer.name, kind: 'key', key: signer.keyName, roots: signer.roots, logged: signer.transparencyLog };
     } catch (err) {
       firstFailure ??= fromLibraryError(err);
@@ -110,7 +111,7 @@ function verifyWithKeys(entity: SignedEntity, signers: KeySignerSpec[]): Verifie
 
 function certificateKey(certificate: X509Certificate): KeyObject {
   try {
-    return createPublicKey({ key: certificate.publicKey, format: 'der', type: 'spki' });
+    return createPublicKey(ownOptions({ key: certificate.publicKey, format: 'der' as const, type: 'spki' as const }));
   } catch (err) {
     throw new TrustloadError(ErrorCodes.BAD_BUNDLE, `the signing certificate's public key cannot be decoded: ${(err as Error).message}`, { cause: err });
   }

@@ -1,0 +1,13 @@
+import { frozenCopy } from './io/frozen.js';
+
+const NAMES = ['TRUSTLOAD_POLICY', 'TRUSTLOAD_POLICY_SHA256', 'TRUSTLOAD_MODE', 'NODE_OPTIONS', 'NODE_PRESERVE_SYMLINKS'] as const;
+
+/**
+ * The environment variables trustload decides by, read once when it is
+ * loaded (before application code runs) and only as process.env's own
+ * values: process.env inherits from Object.prototype, so an unset variable
+ * would otherwise read as whatever a polluted prototype holds.
+ */
+export const environment: Readonly<Partial<Record<(typeof NAMES)[number], string>>> = frozenCopy(
+  Object.fromEntries(NAMES.filter((name) => Object.hasOwn(process.env, name)).map((name) => [name, process.env[name]])),
+);
