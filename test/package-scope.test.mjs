@@ -36,6 +36,25 @@ cases.push({
   },
 });
 
+// The same name as a link out of the folder: the folder's rule does not cover where it leads.
+cases.push({
+  name: 'extensionless helper linked outside plugins/, under plugins/**/*.js',
+  setup: (t) => {
+    const app = makeApp(t, {
+      rules: JS_ONLY,
+      files: { 'main.cjs': "require('./plugins/foo/index.js');\n", 'plugins/foo/index.js': "require('./helper');\n", 'outside/evil.js': EVIL },
+      sign: ['plugins/foo/index.js'],
+    });
+    app.symlink('../../outside/evil.js', 'plugins/foo/helper');
+    return app;
+  },
+  args: ['main.cjs'],
+  check(t, run, app) {
+    assertRefused(t, run, 'ERR_TRUSTLOAD_UNSUPPORTED_LOAD', { path: app.path('plugins/foo/helper'), rule: 'plugins' });
+    assertUnrun(t, run);
+  },
+});
+
 // Every name Node loads as code from the folder, whatever the glob names.
 for (const [label, file, content, load] of [
   ['.cjs', 'plugins/foo/x.cjs', EVIL, "require('./plugins/foo/x.cjs');"],
@@ -60,9 +79,10 @@ for (const [label, file, content, load] of [
 
 // An unsigned package.json whose "main" leads to another file: to an unsigned one, or to a signed
 // file of another plugin (a replay its own bundle cannot catch).
-for (const [label, main, extra, sign] of [
+for (const [label, main, extra, sign, code = 'ERR_TRUSTLOAD_NO_BUNDLE', named = 'plugins/foo/package.json'] of [
   ['an unsigned file', 'evil.cjs', { 'plugins/foo/evil.cjs': EVIL }, []],
   ['a signed file elsewhere in plugins/', '../bar/other.js', { 'plugins/bar/other.js': "console.log('UNSIGNED_RAN: other plugin, run in foo\\'s place');\n" }, ['plugins/bar/other.js']],
+  ['a file outside plugins/', '../../outside/evil.js', { 'outside/evil.js': EVIL }, [], 'ERR_TRUSTLOAD_UNSUPPORTED_LOAD', 'plugins/foo'],
 ]) {
   cases.push({
     name: `unsigned package.json with "main" pointing to ${label}, under plugins/**/*.js`,
@@ -80,8 +100,8 @@ for (const [label, main, extra, sign] of [
     args: ['main.cjs'],
     check(t, run, app) {
       t.not(run.code, 0, 'exits non-zero');
-      t.match(run.firstLine, /^trustload: ERR_TRUSTLOAD_NO_BUNDLE: /, run.stderr);
-      t.ok(run.stderr.includes(`${app.path('plugins/foo/package.json')}: rule "plugins"`), 'names the unsigned package.json');
+      t.match(run.firstLine, new RegExp(`^trustload: ${code}: `), run.stderr);
+      t.ok(run.firstLine.includes(`${app.path(named)}: rule "plugins"`), `names ${named}`);
       assertUnrun(t, run);
     },
   });

@@ -79,13 +79,15 @@ export class Guard {
 
   /**
    * Only the path check of a module load (a link out of its rule's folder, or
-   * into another rule's), for loads that may never reach the load hook.
+   * into another rule's), for loads that may never reach the load hook; returns
+   * the rule that protects the module.
    */
-  checkPaths(realPath: string, requestedPaths: Iterable<string>, options: LoadOptions): void {
+  checkPaths(realPath: string, requestedPaths: Iterable<string>, options: LoadOptions): Rule | undefined {
     try {
-      this.modules.classify(realPath, requestedPaths);
+      return this.modules.classify(realPath, requestedPaths);
     } catch (err) {
       this.#refuse(asTrustloadError(err, ErrorCodes.UNSUPPORTED_LOAD, 'cannot classify'), now(), options);
+      return this.modules.ruleFor(realPath);
     }
   }
 

@@ -16,6 +16,8 @@ export class ModuleRules {
   readonly #folders: Rules;
   /** The rule each folder-wide stand-in was made from. */
   readonly #original = new Map<Rule, Rule>();
+  /** Each named folder as an absolute prefix (with its trailing separator), with its rule, in policy order. */
+  readonly #prefixes: Array<[prefix: string, rule: Rule]> = [];
   /** Each rule's folders as absolute paths ('' is the policy folder), deepest first. */
   readonly #tops = new Map<Rule, string[]>();
   readonly #baseDir: string;
@@ -29,6 +31,7 @@ export class ModuleRules {
       this.#tops.set(rule, folders.map((f) => join(baseDir, f)).sort((a, b) => b.length - a.length));
       const named = folders.filter((f) => f !== '');
       if (named.length === 0) continue;
+      for (const f of named) this.#prefixes.push([join(baseDir, f) + sep, rule]);
       const standIn = { ...rule, files: named.map((f) => `${f}/**`) };
       this.#original.set(standIn, rule);
       standIns.push(standIn);
@@ -38,7 +41,7 @@ export class ModuleRules {
 
   /** The rule for a module at `path` (absolute): the first whose glob matches, else the first whose folder holds it. */
   ruleFor(path: string): Rule | undefined {
-    return this.#rules.ruleFor(path) ?? this.#fromFolder(this.#folders.ruleFor(path));
+    return this.#rules.ruleFor(path) ?? this.#folderRuleFor(path);
   }
 
   /**
@@ -49,7 +52,7 @@ export class ModuleRules {
    */
   classify(realPath: string, requestedPaths: Iterable<string>): Rule | undefined {
     const globRule = this.#rules.classify(realPath, requestedPaths);
-    const realRule = globRule ?? this.#fromFolder(this.#folders.ruleFor(realPath));
+    const realRule = globRule ?? this.#folderRuleFor(realPath);
     for (const requested of requestedPaths) {
       if (requested === realPath) continue;
       const requestedRule = this.#rules.ruleForRequested(requested) ?? this.#fromFolder(this.#folders.ruleForRequested(requested));
@@ -68,6 +71,12 @@ export class ModuleRules {
   /** The top of `rule`'s folder that holds `path`: the deepest of its folders that does, else the policy folder. */
   folderTop(rule: Rule, path: string): string {
     return this.#tops.get(rule)?.find((top) => path.startsWith(top + sep)) ?? this.#baseDir;
+  }
+
+  /** A prefix test, not a glob: this runs on every load, most of them no rule's. */
+  #folderRuleFor(path: string): Rule | undefined {
+    for (const [prefix, rule] of this.#prefixes) if (path.startsWith(prefix)) return rule;
+    return undefined;
   }
 
   #fromFolder(standIn: Rule | undefined): Rule | undefined {

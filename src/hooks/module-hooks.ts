@@ -38,16 +38,15 @@ export function installModuleHooks(guard: Guard, onBuiltin: (url: string) => voi
         if (sameFile(mainRequested, result.url)) requested = mainRequested;
         mainRequested = undefined;
       }
+      // Checked here too, not only on load: a module already in Node's caches is never loaded again,
+      // and a link to it from another rule's folder must not be a way to reach it.
+      const rule = requested === undefined ? guard.modules.ruleFor(real) : guard.checkPaths(real, [requested], ANNOUNCE);
       if (requested !== undefined) {
-        // Checked here too, not only on load: a module already in Node's caches is never loaded again,
-        // and a link to it from another rule's folder must not be a way to reach it.
-        guard.checkPaths(real, [requested], ANNOUNCE);
         const seen = requestedByUrl.get(result.url) ?? new Set<string>();
         requestedByUrl.set(result.url, seen.add(requested));
       }
       // Node has just read the package.json files that decide how this module runs, through no hook:
       // those in its rule's folder must verify for its rule (SECURITY.md says what remains).
-      const rule = guard.modules.ruleFor(real);
       if (rule !== undefined) scopes.check(real, requestedByUrl.get(result.url) ?? [], rule);
       // Native addons never reach the load hook: check them here (process.dlopen is wrapped too).
       if (real.endsWith('.node')) guard.loadFile(real, requestedByUrl.get(result.url) ?? [], MODULE);
