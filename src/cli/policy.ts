@@ -7,6 +7,7 @@ import type { LoadedPolicy } from '../policy/load-policy.js';
 import { PUBLIC_GOOD_ROOT, type PolicySigner } from '../policy/schema.js';
 import { readTrustFiles } from '../trust/read-trust.js';
 import { loadCliPolicy } from './policy-guard.js';
+import { ruleWarnings } from './policy-warnings.js';
 import { EXIT_USAGE, EXIT_VERIFIED, UsageError, type Io } from './output.js';
 
 export const POLICY_HELP = `Usage:
@@ -15,7 +16,9 @@ export const POLICY_HELP = `Usage:
 
 check    validates the policy as a guarded process would at start-up, and
          prints the SHA-256 of every file it trusts (to paste into "sha256")
-         and of the policy itself (for TRUSTLOAD_POLICY_SHA256).
+         and of the policy itself (for TRUSTLOAD_POLICY_SHA256). Warns (exit
+         code 0) about rules whose globs leave files Node can load as code
+         in their folder unnamed.
 explain  says which rule protects PATH, which signers it allows, and where
          its bundle must be.
 
@@ -43,9 +46,11 @@ function check(policyFlag: string | undefined, json: boolean, io: Io): number {
   const files = trustFileDigests(loaded);
   const mismatched = files.filter((f) => f.actual !== f.pinned);
   if (mismatched.length === 0) readTrustFiles(loaded.policy.trust, loaded.baseDir); // parses keys and roots too
+  const warnings = ruleWarnings(loaded.policy);
   if (json) {
-    io.out(JSON.stringify({ policy: loaded.file, sha256: loaded.sha256, valid: mismatched.length === 0, trust: files }, null, 2));
+    io.out(JSON.stringify({ policy: loaded.file, sha256: loaded.sha256, valid: mismatched.length === 0, trust: files, warnings }, null, 2));
   } else {
+    for (const warning of warnings) io.err(`trustload: WARNING: ${warning}`);
     io.out(`policy ${loaded.file}`);
     io.out(`  sha256 ${loaded.sha256}   (TRUSTLOAD_POLICY_SHA256)`);
     io.out(`  ${Object.keys(loaded.policy.signers).length} signer(s), ${loaded.policy.rules.length} rule(s), unmatched: ${loaded.policy.unmatched ?? 'allow'}, mode: ${loaded.policy.mode ?? 'enforce'}`);

@@ -5,6 +5,7 @@ import { readTrustFiles, type TrustFiles } from '../trust/read-trust.js';
 import type { VerifiedSigner } from '../verify/signers.js';
 import { hasDecisionSubscribers, publishDecision, type DecisionKind } from './events.js';
 import { loadVerifierModule } from './load-verifier.js';
+import { ModuleRules } from './module-rules.js';
 import { Rules, type Rule } from './rules.js';
 import type { RuleVerifier } from './verifier.js';
 
@@ -28,9 +29,16 @@ export interface FileDecision {
   bytes?: Buffer;
 }
 
-/** How a caller wants a refusal announced: the module hooks print it, the API leaves it to the caller. */
+/**
+ * How a caller wants a refusal announced (the module hooks print it, the API
+ * leaves it to the caller), and how the file is judged: by the rules' globs
+ * (content read by path), as a module Node loads (a rule's whole folder), or
+ * by a given rule (a package.json, by the rule of the code it governs).
+ */
 export interface LoadOptions {
   announce: boolean;
+  asModule?: boolean;
+  judgedBy?: Rule;
 }
 
 /**
@@ -41,6 +49,7 @@ export interface LoadOptions {
  */
 export class Guard {
   readonly rules: Rules;
+  readonly modules: ModuleRules;
   readonly #counts = { verified: 0, refused: 0, warned: 0, unmatched: 0 };
   readonly #warned = new Set<string>();
   #verifier: RuleVerifier | undefined;
@@ -57,6 +66,7 @@ export class Guard {
     readonly mode: Mode,
   ) {
     this.rules = new Rules(loaded.policy.rules, loaded.baseDir);
+    this.modules = new ModuleRules(this.rules, loaded.policy.rules, loaded.baseDir);
   }
 
   stats(): GuardStats {
@@ -78,14 +88,16 @@ export class Guard {
   }
 
   /**
-   * Only the path check of loadFile (a link out of its rule's folder, or into
-   * another rule's), for loads that may never reach the load hook.
+   * Only the path check of a module load (a link out of its rule's folder, or
+   * into another rule's), for loads that may never reach the load hook; returns
+   * the rule that protects the module.
    */
-  checkPaths(realPath: string, requestedPaths: Iterable<string>, options: LoadOptions): void {
+  checkPaths(realPath: string, requestedPaths: Iterable<string>, options: LoadOptions): Rule | undefined {
     try {
-      this.rules.classify(realPath, requestedPaths);
+      return this.modules.classify(realPath, requestedPaths);
     } catch (err) {
       this.#refuse(asTrustloadError(err, ErrorCodes.UNSUPPORTED_LOAD, 'cannot classify'), now(), options);
+      return this.modules.ruleFor(realPath);
     }
   }
 
@@ -99,7 +111,7 @@ export class Guard {
     const start = now();
     let rule: Rule | undefined;
     try {
-      rule = this.rules.classify(realPath, requestedPaths);
+      rule = options.judgedBy ?? (options.asModule ? this.modules : this.rules).classify(realPath, requestedPaths);
     } catch (err) {
       this.#refuse(asTrustloadError(err, ErrorCodes.UNSUPPORTED_LOAD, 'cannot classify'), start, options);
       return { decision: 'warned', path: realPath };
@@ -141,6 +153,11 @@ export class Guard {
     this.#counts.unmatched++;
     this.#publish(path, 'unmatched', start, {});
     return { decision: 'unmatched', path };
+  }
+
+  /** Refuses a load its caller judged (a package scope refused earlier): like any refusal of loadFile. */
+  refuse(error: TrustloadError, options: LoadOptions): void {
+    this.#refuse(error, now(), options);
   }
 
   /** Throws in enforce mode (and always for policy errors); warns once per file in permissive mode. */

@@ -18,7 +18,7 @@ export function guardAddons(guard: Guard): void {
     } catch (err) {
       throw new TrustloadError(ErrorCodes.MISSING_FILE, `cannot open native addon: ${(err as Error).message}`, { path: filename, cause: err });
     }
-    guard.loadFile(real, [resolve(filename)], { announce: true });
+    guard.loadFile(real, [resolve(filename)], { announce: true, asModule: true });
     return (dlopen as (...args: unknown[]) => void).call(this, target, filename, ...rest);
   } as typeof process.dlopen;
 }

@@ -1,13 +1,16 @@
 import { realpathSync } from 'node:fs';
 import module from 'node:module';
-import { dirname, resolve as resolvePath } from 'node:path';
+import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { environment } from '../environment.js';
 import { internalSource, isInternalUrl } from '../guard/load-verifier.js';
 import type { Guard } from '../guard/guard.js';
-import { packageJsonFor, requestedPath } from './requested-path.js';
+import { guardFindPackageJSON, PackageScopes } from './package-scope.js';
+import { requestedPath } from './requested-path.js';
 
 const ANNOUNCE = { announce: true };
+// Module loads are judged by a rule's whole folder, not only by what its glob names.
+const MODULE = { announce: true, asModule: true };
 
 /**
  * Hooks every import and require with module.registerHooks (synchronous and
@@ -22,6 +25,8 @@ export function installModuleHooks(guard: Guard, onBuiltin: (url: string) => voi
   const linkedUrls = preservesSymlinks();
   // The main entry as typed on the command line; a worker's argv names no such file, hence the check below.
   let mainRequested = process.argv[1] ? resolvePath(process.argv[1]) : undefined;
+  const scopes = new PackageScopes(guard, ANNOUNCE);
+  guardFindPackageJSON(scopes);
 
   module.registerHooks({
     resolve(specifier, context, nextResolve) {
@@ -34,22 +39,18 @@ export function installModuleHooks(guard: Guard, onBuiltin: (url: string) => voi
         if (sameFile(mainRequested, result.url)) requested = mainRequested;
         mainRequested = undefined;
       }
+      // Checked here too, not only on load: a module already in Node's caches is never loaded again,
+      // and a link to it from another rule's folder must not be a way to reach it.
+      const rule = requested === undefined ? guard.modules.ruleFor(real) : guard.checkPaths(real, [requested], ANNOUNCE);
       if (requested !== undefined) {
-        // Checked here too, not only on load: a module already in Node's caches is never loaded again,
-        // and a link to it from another rule's folder must not be a way to reach it.
-        guard.checkPaths(real, [requested], ANNOUNCE);
         const seen = requestedByUrl.get(result.url) ?? new Set<string>();
         requestedByUrl.set(result.url, seen.add(requested));
       }
-      // Node reads a package.json itself (type, exports, imports, main): one in a protected folder
-      // decides how protected code runs, so it must be signed too. Checked here, not on Node's own
-      // read of it, which no hook sees: SECURITY.md says so.
-      if (guard.rules.ruleFor(real) !== undefined) {
-        const manifest = packageJsonFor(dirname(real), guard.loaded.baseDir);
-        if (manifest !== undefined && guard.rules.ruleFor(manifest) !== undefined) guard.loadFile(manifest, [manifest], ANNOUNCE);
-      }
+      // Node has just read the package.json files that decide how this module runs, through no hook:
+      // those in its rule's folder must verify for its rule (SECURITY.md says what remains).
+      if (rule !== undefined) scopes.check(real, requestedByUrl.get(result.url) ?? [], rule);
       // Native addons never reach the load hook: check them here (process.dlopen is wrapped too).
-      if (real.endsWith('.node')) guard.loadFile(real, requestedByUrl.get(result.url) ?? [], ANNOUNCE);
+      if (real.endsWith('.node')) guard.loadFile(real, requestedByUrl.get(result.url) ?? [], MODULE);
       return result;
     },
     load(url, context, nextLoad) {
@@ -64,7 +65,7 @@ export function installModuleHooks(guard: Guard, onBuiltin: (url: string) => voi
       // fileURLToPath, never URL.pathname: %-escapes and ?query must map to the file that is read.
       const urlPath = fileURLToPath(url);
       const real = linkedUrls ? realPath(urlPath) : urlPath;
-      const { bytes } = guard.loadFile(real, [...(requestedByUrl.get(url) ?? []), urlPath], ANNOUNCE);
+      const { bytes } = guard.loadFile(real, [...(requestedByUrl.get(url) ?? []), urlPath], MODULE);
       if (bytes === undefined) return nextLoad(url, context);
       const format = context.format ?? nextLoad(url, context).format;
       return { format, source: bytes, shortCircuit: true };

@@ -34,3 +34,15 @@ export function globProblem(glob: string): string | undefined {
 function escapeRegExp(text: string): string {
   return text.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
 }
+
+/**
+ * The folder a glob protects: its leading segments up to the first one with
+ * a `*`, without the last (a file name, or a file name pattern). `plugins/**`
+ * and `plugins/*.js` give `plugins`; `**` and `*.md` give '' (the policy
+ * folder itself).
+ */
+export function globFolder(glob: string): string {
+  const segments = glob.replace(/^\.\//, '').split('/').slice(0, -1);
+  const wild = segments.findIndex((s) => s.includes('*'));
+  return segments.slice(0, wild === -1 ? segments.length : wild).join('/');
+}
