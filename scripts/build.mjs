@@ -24,8 +24,15 @@ const builtinsViaRequire = {
 };
 
 await build({
-  // verifier.js is loaded lazily (src/guard/load-verifier.ts), on the first protected load.
-  entryPoints: { index: 'src/index.ts', cli: 'src/cli/bin.ts', register: 'src/register-entry.ts', verifier: 'src/guard/verifier.ts' },
+  // verifier.js and native.js are loaded lazily (src/guard/load-verifier.ts): on the first protected
+  // load, and on the first native load.
+  entryPoints: {
+    index: 'src/index.ts',
+    cli: 'src/cli/bin.ts',
+    register: 'src/register-entry.ts',
+    verifier: 'src/guard/verifier.ts',
+    native: 'src/native/native.ts',
+  },
   outdir: 'dist',
   bundle: true,
   splitting: true,

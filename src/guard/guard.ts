@@ -116,6 +116,11 @@ export class Guard {
     }
   }
 
+  /** Refuses a load decided outside loadFile (a library no rule covers, an object that cannot be read): throws, or warns in permissive mode. */
+  refuse(error: TrustloadError, options: LoadOptions): void {
+    this.#refuse(error, now(), options);
+  }
+
   /** Decides a load that has no file path (data:, http:, ...): the policy's `unmatched` setting. */
   loadUrl(url: string, options: LoadOptions): void {
     this.#unmatched(url.length > 200 ? `${url.slice(0, 200)}...` : url, now(), options);
