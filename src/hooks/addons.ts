@@ -1,5 +1,5 @@
 import { realpathSync } from 'node:fs';
-import { isAbsolute, relative, sep } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { asTrustloadError, ErrorCodes, TrustloadError, withContext } from '../errors.js';
 import type { Guard } from '../guard/guard.js';
 import { loadNativeModule } from '../guard/load-verifier.js';
@@ -31,6 +31,10 @@ export function guardAddons(guard: Guard): void {
  * it needs: a signed addon is only as safe as the libraries it runs.
  */
 export function checkNativeLoad(guard: Guard, file: string): void {
+  if (process.platform !== 'linux') {
+    checkFileOnly(guard, file);
+    return;
+  }
   const native = loadNativeModule();
   // Errors the guard already announced and counted, passed on untouched by the catch at the end.
   const refusedByGuard = new WeakSet<object>();
@@ -78,6 +82,15 @@ export function checkNativeLoad(guard: Guard, file: string): void {
     if (refusedByGuard.has(err as object)) throw err;
     guard.refuse(withContext(asTrustloadError(err, ErrorCodes.UNSUPPORTED_LOAD, 'cannot work out the libraries it loads'), { path: file }), ANNOUNCE);
   }
+}
+
+/**
+ * Only Linux's dynamic linker is modelled; elsewhere (macOS's dyld reads
+ * Mach-O load commands) the file itself is checked, not what it links.
+ */
+function checkFileOnly(guard: Guard, file: string): void {
+  const real = realPath(file);
+  if (real !== undefined) guard.loadFile(real, [resolve(file)], ANNOUNCE);
 }
 
 /** The rule of the nearest addon or library above, which a library it links must live up to. */

@@ -4,6 +4,9 @@ import { checkNativeLoad } from './addons.js';
 
 type AnyFunction = (...args: unknown[]) => unknown;
 
+// The suffix SQLite adds when the path as given does not load.
+const SHARED_LIBRARY_SUFFIX = process.platform === 'darwin' ? 'dylib' : process.platform === 'win32' ? 'dll' : 'so';
+
 /**
  * Builtins other than process.dlopen that load native code from a path go
  * through the same check. node:sqlite costs time to load, so it is wrapped
@@ -28,7 +31,7 @@ export function guardNativeBuiltins(guard: Guard): (builtinUrl: string) => void 
 
 /**
  * DatabaseSync#loadExtension(path) makes SQLite dlopen `path`, and when that
- * fails `path.so`: both are checked. (The SQL function load_extension() stays
+ * fails `path.so` (.dylib, .dll): both are checked. (The SQL function load_extension() stays
  * off: Node only enables the C entry point.) A prototype method, so every
  * database and subclass gets the check.
  */
@@ -38,7 +41,7 @@ function guardSqliteExtensions(guard: Guard, sqlite: typeof Sqlite): void {
   prototype.loadExtension = function guardedLoadExtension(this: unknown, path: unknown, ...rest: unknown[]) {
     const file = String(path);
     checkNativeLoad(guard, file);
-    checkNativeLoad(guard, `${file}.so`);
+    checkNativeLoad(guard, `${file}.${SHARED_LIBRARY_SUFFIX}`);
     return loadExtension.call(this, file, ...rest);
   };
 }
