@@ -191,3 +191,58 @@ t.test('compiled shared objects', async (t) => {
   t.equal(lib32.bits, 32);
   t.equal(lib32.rpath ?? lib32.runpath, '$ORIGIN');
 });
+
+t.test('the linker model: search order of glibc and of musl', async (t) => {
+  const { linkerClosure } = await import(join(ROOT, 'dist', 'native.js'));
+  const identity = { bits: 64, littleEndian: true, machine: 62 };
+  const object = (fields) => ({ ...identity, needed: [], ...fields });
+  // The addon inherits nothing; libone (found through the addon's RPATH) has a RUNPATH of its own.
+  const files = {
+    '/app/a.node': object({ needed: ['libone.so'], rpath: '/p:$ORIGIN/lib' }),
+    '/p/libone.so': object({ needed: ['libtwo.so'], runpath: '/q' }),
+  };
+  const tried = (linker) => {
+    const paths = [];
+    linkerClosure('/app/a.node', {
+      linker,
+      cwd: '/cwd',
+      identity,
+      executableDir: '/usr/bin',
+      libraryPath: '/l:',
+      insideApp: () => false,
+      open: (path) => {
+        paths.push(path);
+        return files[path] ? { kind: 'inside', object: files[path], rule: 'plugins' } : { kind: 'absent' };
+      },
+    });
+    return paths;
+  };
+  // glibc: RPATH (with $ORIGIN), LD_LIBRARY_PATH (an empty entry is the working folder), RUNPATH, never inherited.
+  t.same(tried('glibc'), ['/app/a.node', '/p/libone.so', '/l/libtwo.so', '/cwd/./libtwo.so', '/q/libtwo.so']);
+  // musl: LD_LIBRARY_PATH first (empty entries skipped), then each loader's path, RUNPATH or RPATH, up the chain.
+  t.same(tried('musl'), ['/app/a.node', '/l/libone.so', '/p/libone.so', '/l/libtwo.so', '/q/libtwo.so', '/p/libtwo.so', '/app/lib/libtwo.so']);
+});
+
+t.test('the linker model refuses what it cannot resolve', async (t) => {
+  const { linkerClosure } = await import(join(ROOT, 'dist', 'native.js'));
+  const identity = { bits: 64, littleEndian: true, machine: 62 };
+  const host = (files) => ({
+    linker: 'glibc',
+    cwd: '/cwd',
+    identity,
+    executableDir: '/usr/bin',
+    libraryPath: undefined,
+    insideApp: () => false,
+    open: (path) => (files[path] ? { kind: 'inside', object: { ...identity, needed: [], ...files[path] }, rule: undefined } : { kind: 'absent' }),
+  });
+  t.throws(() => linkerClosure('/app/a.node', host({ '/app/a.node': { needed: ['libx.so'], rpath: '/opt/$LIB' } })), { code: 'ERR_TRUSTLOAD_UNSUPPORTED_LOAD', message: /\$LIB/ });
+  // A chain longer than the bound: each library needs the next.
+  const chain = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`/app/l${i}.so`, { needed: [`/app/l${i + 1}.so`] }]));
+  t.throws(() => linkerClosure('/app/l0.so', host(chain)), { code: 'ERR_TRUSTLOAD_UNSUPPORTED_LOAD', message: /more than 256 libraries/ });
+  // The other ELF class is passed over, as glibc does: the search goes on to the next folder.
+  const files = { '/app/a.node': { needed: ['libx.so'], rpath: '/one:/two' }, '/one/libx.so': { bits: 32 }, '/two/libx.so': {} };
+  const opened = [];
+  const h = host(files);
+  linkerClosure('/app/a.node', { ...h, open: (path) => (opened.push(path), h.open(path)) });
+  t.same(opened, ['/app/a.node', '/one/libx.so', '/two/libx.so']);
+});

@@ -19,6 +19,7 @@ export interface LinkedObject {
 }
 
 export interface LinkerHost {
+  linker: 'glibc' | 'musl';
   cwd: string;
   /** The running executable's: the linker passes over a library of another class or machine. */
   identity: ElfIdentity;
@@ -41,10 +42,11 @@ const SUBFOLDER_DEPTH = 3;
  * each DT_NEEDED name becomes, through the object's DT_RPATH and its
  * loaders' (unless it has a DT_RUNPATH), LD_LIBRARY_PATH, then its own
  * DT_RUNPATH (never inherited), and ld.so.cache and the default folders,
- * which hold system libraries. Every library found inside the application
- * folder is handed to `host.open`, which decides it; those are followed in
- * turn. A name not found in any folder that can lie inside the application
- * is left to the system folders (or to the linker's own failure).
+ * which hold system libraries (musl's order, for Alpine's node, is in
+ * searchDirs). Every library found inside the application folder is handed
+ * to `host.open`, which decides it; those are followed in turn. A name not
+ * found in any folder that can lie inside the application is left to the
+ * system folders (or to the linker's own failure).
  */
 export function linkerClosure(file: string, host: LinkerHost): void {
   const subfolders = new Map<string, string[]>();
@@ -52,7 +54,7 @@ export function linkerClosure(file: string, host: LinkerHost): void {
   const queue = find(file, undefined, host, subfolders);
   for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
     // The same file reached through other loaders may find its own needs elsewhere (inherited RPATHs).
-    const key = `${next.path}\0${inheritedDirs(next.loader, host.cwd).join('\0')}`;
+    const key = `${next.path}\0${searchDirs(next, host).join('\0')}`;
     if (seen.has(key)) continue;
     seen.add(key);
     if (seen.size > MAX_LIBRARIES) {
@@ -94,6 +96,15 @@ function find(name: string, loader: LinkedObject | undefined, host: LinkerHost, 
 /** The folders searched for a name without a slash needed by `loader` (undefined: by the executable, dlopen). */
 function searchDirs(loader: LinkedObject | undefined, host: LinkerHost): string[] {
   const dirs: string[] = [];
+  if (host.linker === 'musl') {
+    // musl: LD_LIBRARY_PATH first, then the search path of each loader up the chain, RUNPATH or RPATH alike.
+    if (host.libraryPath !== undefined) dirs.push(...splitPath(host.libraryPath, /[:\n]/, host.executableDir, host.cwd, 'LD_LIBRARY_PATH', false));
+    for (let l = loader; l !== undefined; l = l.loader) {
+      const own = l.object.runpath ?? l.object.rpath;
+      if (own !== undefined) dirs.push(...splitPath(own, /[:\n]/, origin(l.path), host.cwd, l.path, false));
+    }
+    return dirs;
+  }
   // The executable's own RPATH is a system concern: it is not read.
   if (loader !== undefined && loader.object.runpath === undefined) dirs.push(...inheritedDirs(loader, host.cwd));
   if (host.libraryPath !== undefined && host.libraryPath !== '') {
@@ -113,11 +124,13 @@ function inheritedDirs(object: LinkedObject | undefined, cwd: string): string[] 
 }
 
 /**
- * A search path's folders as glibc reads them: an empty entry is the working folder, trailing
- * slashes go. Relative folders are relative to the working folder when the linker searches: now.
+ * A search path's folders as the linker reads them: an empty entry is the working folder to glibc
+ * (musl skips it), trailing slashes go. Relative folders are relative to the working folder when
+ * the linker searches: now.
  */
-function splitPath(list: string, separators: RegExp, originDir: string, cwd: string, where: string): string[] {
-  return list.split(separators).map((entry) => {
+function splitPath(list: string, separators: RegExp, originDir: string, cwd: string, where: string, emptyIsCwd = true): string[] {
+  const entries = list.split(separators);
+  return (emptyIsCwd ? entries : entries.filter((entry) => entry !== '')).map((entry) => {
     const dir = absolutePath(substitute(entry === '' ? '.' : entry, originDir, where), cwd);
     return dir.replace(/(?<=.)\/+$/, '');
   });

@@ -1,12 +1,14 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ErrorCodes, TrustloadError } from '../errors.js';
-import { elfIdentity, type ElfIdentity } from './elf.js';
+import { elfIdentity, elfInterpreter, type ElfIdentity } from './elf.js';
 import { withElfFile } from './elf-file.js';
 
 /** What the dynamic linker of this process knows about it: read once, on the first native load. */
 export interface RunningProcess {
   identity: ElfIdentity;
+  /** Whose dynamic linker runs this process: musl's searches in another order than glibc's. */
+  linker: 'glibc' | 'musl';
   executableDir: string;
   libraryPath: string | undefined;
 }
@@ -20,7 +22,8 @@ export function runningProcess(): RunningProcess {
   if (identity === undefined) {
     throw new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, `the running executable ${executable} is not an ELF file: its libraries cannot be worked out`);
   }
-  facts = { identity, executableDir: dirname(executable), libraryPath: startupLibraryPath() };
+  const interpreter = withElfFile(executable, (source) => elfInterpreter(source, executable)) ?? '';
+  facts = { identity, linker: /\/ld-musl-/.test(interpreter) ? 'musl' : 'glibc', executableDir: dirname(executable), libraryPath: startupLibraryPath() };
   return facts;
 }
 
