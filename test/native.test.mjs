@@ -18,7 +18,7 @@ napi_value napi_register_module_v1(napi_env env, napi_value exports) { helper();
 // libone's helper() calls libtwo's two(): a dependency's dependency.
 const ONE = '#include <unistd.h>\nvoid two(void);\nvoid helper(void) { write(1, "ONE-MARKER\\n", 11); two(); }\n';
 const TWO = (marker) => `#include <unistd.h>\nvoid two(void) { write(1, "${marker}\\n", ${marker.length + 1}); }\n`;
-// A SQLite extension whose constructor runs as soon as dlopen maps it.
+// A SQLite extension (or OpenSSL engine) whose constructor runs as soon as dlopen maps it.
 const EXTENSION = '#include <unistd.h>\n__attribute__((constructor)) static void loaded(void) { write(1, "EXT-MARKER\\n", 11); }\n';
 
 /** Compiles every shared object the tests use, once; `skip` says why not when cc is missing. */
@@ -236,3 +236,18 @@ t.test('node:sqlite is not loaded at start-up', async (t) => {
   t.match(result.stdout, 'NO SQLITE');
 });
 
+
+const ENGINE = (call) => `try { ${call}; } catch (err) { console.log('ENGINE', err.code ?? err.message); }\n`;
+
+t.test('OpenSSL engines, which load a shared object by path or name, go through the same check', { skip }, async (t) => {
+  for (const [name, call, file] of [
+    ['crypto.setEngine(path)', "require('node:crypto').setEngine('./plugins/eng.so')", 'plugins/eng.so'],
+    ['the privateKeyEngine option', "require('node:tls').createSecureContext({ privateKeyEngine: require('node:path').resolve('plugins/eng.so'), privateKeyIdentifier: 'k' })", 'plugins/eng.so'],
+    ['the clientCertEngine option, through https', "new (require('node:https').Agent)().createConnection({ host: '127.0.0.1', port: 1, clientCertEngine: 'eng' })", 'plugins/libeng.so'],
+  ]) {
+    const env = file.endsWith('libeng.so') ? { LD_LIBRARY_PATH: 'plugins' } : {};
+    const { app, result } = await run(t, { main: ENGINE(call), env, files: { [file]: built.bytes('vec.so') } });
+    t.match(result.firstLine, `ERR_TRUSTLOAD_NO_BUNDLE: ${app.path(file)}`, `${name}: refused, naming ${file}`);
+    noMarker(t, result, 'EXT-MARKER');
+  }
+});
