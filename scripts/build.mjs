@@ -26,8 +26,15 @@ const builtinsViaRequire = {
 };
 
 const { metafile } = await build({
-  // verifier.js is loaded lazily (src/guard/load-verifier.ts), on the first protected load.
-  entryPoints: { index: 'src/index.ts', cli: 'src/cli/bin.ts', register: 'src/register-entry.ts', verifier: 'src/guard/verifier.ts' },
+  // verifier.js and native.js are loaded lazily (src/guard/load-verifier.ts): on the first protected
+  // load, and on the first native load.
+  entryPoints: {
+    index: 'src/index.ts',
+    cli: 'src/cli/bin.ts',
+    register: 'src/register-entry.ts',
+    verifier: 'src/guard/verifier.ts',
+    native: 'src/native/native.ts',
+  },
   outdir: 'dist',
   bundle: true,
   splitting: true,
@@ -47,7 +54,7 @@ embedInternalDigests(metafile);
 /**
  * The guard's hooks stand aside only for its own verifier files while it
  * loads them (src/guard/load-verifier.ts), recognised by name and SHA-256:
- * the digests of dist/verifier.js and every chunk it imports are written into
+ * the digests of dist/verifier.js, dist/native.js and every chunk they import are written into
  * the files that hold the placeholder, which must not be among them.
  */
 function embedInternalDigests({ outputs }) {
@@ -59,6 +66,7 @@ function embedInternalDigests({ outputs }) {
     for (const { path, kind } of outputs[file].imports) if (kind === 'import-statement' && outputs[path]) visit(path);
   };
   visit('dist/verifier.js');
+  visit('dist/native.js');
   const digests = {};
   for (const file of internal) digests[basename(file)] = createHash('sha256').update(readFileSync(file)).digest('hex');
   const holders = Object.keys(outputs).filter((file) => file.endsWith('.js') && readFileSync(file, 'utf8').includes(PLACEHOLDER));

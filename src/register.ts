@@ -10,6 +10,7 @@ import { guardChildren } from './hooks/children.js';
 import { disableCompileCache } from './hooks/compile-cache.js';
 import { lockDownLoader } from './hooks/lockdown.js';
 import { installModuleHooks } from './hooks/module-hooks.js';
+import { guardNativeBuiltins } from './hooks/native-builtins.js';
 import { hasRegisterHooks, isSupportedNode, SUPPORTED_NODE_RANGE } from './node-features.js';
 import { loadPolicyFile, loadPolicyObject, policyPathFromEnv, type LoadedPolicy } from './policy/load-policy.js';
 import type { Policy } from './policy/schema.js';
@@ -48,8 +49,12 @@ export function register(options: RegisterOptions = {}): void {
   const mode = resolveMode(loaded);
   const guard = Guard.forPolicy(loaded, mode);
   guard.requireForProtectedLoads(disableCompileCache(mode === 'enforce'));
-  const onBuiltin = guardChildren({ policyFile: loaded.file!, policySha256: loaded.sha256, registerPath: REGISTER_PATH, enforce: mode === 'enforce' });
-  installModuleHooks(guard, onBuiltin);
+  const onChildBuiltin = guardChildren({ policyFile: loaded.file!, policySha256: loaded.sha256, registerPath: REGISTER_PATH, enforce: mode === 'enforce' });
+  const onNativeBuiltin = guardNativeBuiltins(guard);
+  installModuleHooks(guard, (url) => {
+    onChildBuiltin(url);
+    onNativeBuiltin(url);
+  });
   // Code given with -e/-p has no file: like a data: URL, the policy's `unmatched` decides.
   if (runsEvalCode(process.execArgv)) guard.loadUrl('[eval] (node -e / -p)', { announce: false });
   guardAddons(guard);

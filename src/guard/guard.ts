@@ -139,6 +139,11 @@ export class Guard {
     }
   }
 
+  /** Refuses a load its caller judged (a library no rule covers, a package scope refused earlier): throws, or warns in permissive mode. */
+  refuse(error: TrustloadError, options: LoadOptions): void {
+    this.#refuse(error, now(), options);
+  }
+
   /** Decides a load that has no file path (data:, http:, ...): the policy's `unmatched` setting. */
   loadUrl(url: string, options: LoadOptions): void {
     this.#unmatched(url.length > 200 ? `${url.slice(0, 200)}...` : url, now(), options);
@@ -153,11 +158,6 @@ export class Guard {
     this.#counts.unmatched++;
     this.#publish(path, 'unmatched', start, {});
     return { decision: 'unmatched', path };
-  }
-
-  /** Refuses a load its caller judged (a package scope refused earlier): like any refusal of loadFile. */
-  refuse(error: TrustloadError, options: LoadOptions): void {
-    this.#refuse(error, now(), options);
   }
 
   /** Throws in enforce mode (and always for policy errors); warns once per file in permissive mode. */

@@ -2,9 +2,10 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { ErrorCodes, TrustloadError } from '../errors.js';
 import { readFileLimited } from '../io/read.js';
+import type * as NativeModule from '../native/native.js';
 import type * as VerifierModule from './verifier.js';
 
-// Replaced at build time (scripts/build.mjs) by the SHA-256 of dist/verifier.js and each chunk it imports.
+// Replaced at build time (scripts/build.mjs) by the SHA-256 of dist/verifier.js, dist/native.js and each chunk they import.
 const INTERNAL_FILES: string = '__TRUSTLOAD_INTERNAL_FILES__';
 
 // Taken before application code can replace it. node:crypto hashes the 300 kB of Sigstore code in
@@ -55,14 +56,23 @@ export function isInternalUrl(url: string): boolean {
  * require() of the bundled ESM file, not an import().
  */
 export function loadVerifierModule(): typeof VerifierModule {
+  return loadInternal('./verifier.js') as typeof VerifierModule;
+}
+
+/** Loads the ELF reader and linker model, on the first native load. */
+export function loadNativeModule(): typeof NativeModule {
+  return loadInternal('./native.js') as typeof NativeModule;
+}
+
+function loadInternal(file: string): unknown {
   if (loadingInternals) {
-    // Application code running while the verifier loads asked for a protected file: there is no verifier yet.
-    throw new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, 'a protected file was loaded while trustload was loading its verifier');
+    // Application code running while trustload loads its own code asked for a protected file: there is no verifier yet.
+    throw new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, 'a protected file was loaded while trustload was loading its own code');
   }
   loadingInternals = true;
   try {
-    // dist/verifier.js sits next to the bundled file this code ends up in.
-    return requireOwn('./verifier.js') as typeof VerifierModule;
+    // dist/*.js sit next to the bundled file this code ends up in.
+    return requireOwn(file);
   } finally {
     loadingInternals = false;
   }
