@@ -4,6 +4,7 @@ import type { LoadedPolicy } from '../policy/load-policy.js';
 import { readTrustFiles, type TrustFiles } from '../trust/read-trust.js';
 import type { VerifiedSigner } from '../verify/signers.js';
 import { hasDecisionSubscribers, publishDecision, type DecisionKind } from './events.js';
+import { loadSteps } from '../paths/load-steps.js';
 import { loadVerifierModule } from './load-verifier.js';
 import { Rules, type Rule } from './rules.js';
 import type { RuleVerifier } from './verifier.js';
@@ -68,12 +69,26 @@ export class Guard {
   }
 
   /**
+   * Runs path reasoning that may fail (a link loop, a name too long, a folder
+   * that may not be searched): a failure refuses the load it was deciding.
+   * Undefined only when permissive mode warned instead.
+   */
+  examine<T>(reason: () => T, options: LoadOptions): T | undefined {
+    try {
+      return reason();
+    } catch (err) {
+      this.#refuse(asTrustloadError(err, ErrorCodes.UNSUPPORTED_LOAD, 'cannot examine the path'), now(), options);
+      return undefined;
+    }
+  }
+
+  /**
    * Only the path check of loadFile (a link out of its rule's folder, or into
    * another rule's), for loads that may never reach the load hook.
    */
   checkPaths(realPath: string, requestedPaths: Iterable<string>, options: LoadOptions): void {
     try {
-      this.rules.classify(realPath, requestedPaths);
+      this.#classify(realPath, requestedPaths);
     } catch (err) {
       this.#refuse(asTrustloadError(err, ErrorCodes.UNSUPPORTED_LOAD, 'cannot classify'), now(), options);
     }
@@ -89,7 +104,7 @@ export class Guard {
     const start = now();
     let rule: Rule | undefined;
     try {
-      rule = this.rules.classify(realPath, requestedPaths);
+      rule = this.#classify(realPath, requestedPaths);
     } catch (err) {
       this.#refuse(asTrustloadError(err, ErrorCodes.UNSUPPORTED_LOAD, 'cannot classify'), start, options);
       return { decision: 'warned', path: realPath };
@@ -114,6 +129,13 @@ export class Guard {
       this.#refuse(error, start, options);
       return { decision: 'warned', path: realPath, rule: rule.name, digest: error.digest, bytes };
     }
+  }
+
+  /** Every requested path is walked to the real path (see loadSteps), and each path on the way judged. */
+  #classify(realPath: string, requestedPaths: Iterable<string>): Rule | undefined {
+    const loads = [];
+    for (const requested of requestedPaths) loads.push(loadSteps(requested, realPath));
+    return this.rules.classify(realPath, loads);
   }
 
   /** Decides a load that has no file path (data:, http:, ...): the policy's `unmatched` setting. */

@@ -1,10 +1,17 @@
-import { realpathSync } from 'node:fs';
 import { isAbsolute, relative, sep } from 'node:path';
 import { ErrorCodes, TrustloadError } from '../errors.js';
 import { compileGlob } from '../policy/globs.js';
+import type { Step } from '../paths/load-steps.js';
 import type { Policy } from '../policy/schema.js';
 
 export type Rule = Policy['rules'][number];
+
+/** Where a glob's files live: its fixed prefix, and whether they may also sit in folders below it. */
+interface RuleFolder {
+  rule: Rule;
+  prefix: string;
+  deep: boolean;
+}
 
 interface CompiledRule {
   rule: Rule;
@@ -15,13 +22,15 @@ interface CompiledRule {
 export class Rules {
   readonly #rules: CompiledRule[];
   readonly #baseDir: string;
+  readonly #folders: RuleFolder[];
 
   constructor(rules: readonly Rule[], baseDir: string) {
     this.#baseDir = baseDir;
     this.#rules = rules.map((rule) => ({
       rule,
-      patterns: (typeof rule.files === 'string' ? [rule.files] : rule.files).map(compileGlob),
+      patterns: globsOf(rule).map(compileGlob),
     }));
+    this.#folders = rules.flatMap((rule) => globsOf(rule).flatMap((glob) => globFolder(rule, glob)));
   }
 
   /** The first rule whose globs match `path`, which must be absolute; none outside the policy folder. */
@@ -32,30 +41,6 @@ export class Rules {
   /** The rule and the glob of it that matched, for `trustload policy explain`. */
   match(path: string): { rule: Rule; glob: string } | undefined {
     return this.#matchRelative(relative(this.#baseDir, path));
-  }
-
-  /**
-   * The rule for a path as it was requested, symlinks not followed. When the
-   * policy folder itself was reached through a link (/srv/app -> /data/app),
-   * the requested path is not lexically inside the real folder: find the
-   * ancestor that resolves to it and match what follows, as named.
-   */
-  ruleForRequested(path: string): Rule | undefined {
-    const rel = relative(this.#baseDir, path);
-    if (isInside(rel)) return this.#matchRelative(rel)?.rule;
-    const parts = path.split(sep);
-    for (let i = parts.length - 1; i > 1; i--) {
-      if (this.#realpath(parts.slice(0, i).join(sep)) === this.#baseDir) return this.#matchRelative(parts.slice(i).join(sep))?.rule;
-    }
-    return undefined;
-  }
-
-  #realpath(path: string): string | undefined {
-    try {
-      return realpathSync.native(path);
-    } catch {
-      return undefined; // a folder that does not resolve is no alias of the policy folder
-    }
   }
 
   #matchRelative(rel: string): { rule: Rule; glob: string } | undefined {
@@ -69,30 +54,54 @@ export class Rules {
   }
 
   /**
-   * The rule protecting a load, judged on its real path and on every path it
-   * was requested by (before symlinks were followed). A file is protected when
-   * either matches; a symlink that leads out of its rule's folder, or into
-   * another rule's, is refused rather than guessed at.
+   * The rule protecting a load, judged on every path it passed through (see
+   * loadSteps: each ends at the real path). Steps no rule matches are
+   * neutral; once a step matches a rule, every later step must match that
+   * same rule: a link that leads out of its rule's folder, or into another
+   * rule's, is refused rather than guessed at.
    */
-  classify(realPath: string, requestedPaths: Iterable<string>): Rule | undefined {
-    const realRule = this.ruleFor(realPath);
-    for (const requested of requestedPaths) {
-      if (requested === realPath) continue;
-      const requestedRule = this.ruleForRequested(requested);
-      if (requestedRule === undefined || requestedRule === realRule) continue;
-      throw new TrustloadError(
-        ErrorCodes.UNSUPPORTED_LOAD,
-        realRule === undefined
-          ? `${requested} is protected by rule "${requestedRule.name}" but is a link to ${realPath}, outside that rule`
-          : `${requested} (rule "${requestedRule.name}") is a link to ${realPath}, which rule "${realRule.name}" protects`,
-        { path: requested, rule: requestedRule.name },
-      );
+  classify(realPath: string, loads: Iterable<readonly Step[]>): Rule | undefined {
+    for (const steps of loads) {
+      let from: { step: Step; rule: Rule } | undefined;
+      for (const step of steps) {
+        const rule = step.folder ? this.#ruleForFolder(step.path) : this.ruleFor(step.path);
+        if (from !== undefined && rule !== from.rule) {
+          throw new TrustloadError(
+            ErrorCodes.UNSUPPORTED_LOAD,
+            rule === undefined
+              ? `${from.step.path} is protected by rule "${from.rule.name}" but leads to ${step.path}, outside that rule`
+              : `${from.step.path} (rule "${from.rule.name}") leads to ${step.path}, which rule "${rule.name}" protects`,
+            { path: from.step.path, rule: from.rule.name },
+          );
+        }
+        from ??= rule === undefined ? undefined : { step, rule };
+      }
     }
-    return realRule;
+    return this.ruleFor(realPath);
+  }
+
+  /** The first rule whose folder (the fixed part of a glob, before its first `*`) holds files that may sit in `dir`. */
+  #ruleForFolder(dir: string): Rule | undefined {
+    const rel = relative(this.#baseDir, dir);
+    if (!isInside(rel)) return undefined;
+    const posix = sep === '/' ? rel : rel.split(sep).join('/');
+    return this.#folders.find(({ prefix, deep }) => posix === prefix || (deep && (prefix === '' || posix.startsWith(`${prefix}/`))))?.rule;
   }
 }
 
 /** Whether a path relative to the policy folder stays inside it: `..x` (a name starting with two dots) does. */
 function isInside(rel: string): boolean {
   return rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
+}
+
+function globsOf(rule: Rule): readonly string[] {
+  return typeof rule.files === 'string' ? [rule.files] : rule.files;
+}
+
+/** None for a glob without a wildcard: it names one file, no folder. */
+function globFolder(rule: Rule, glob: string): RuleFolder[] {
+  const segments = glob.replace(/^\.\//, '').split('/');
+  const wild = segments.findIndex((segment) => segment.includes('*'));
+  if (wild === -1) return [];
+  return [{ rule, prefix: segments.slice(0, wild).join('/'), deep: wild < segments.length - 1 || segments[wild] === '**' }];
 }

@@ -1,10 +1,10 @@
-import { realpathSync } from 'node:fs';
 import module from 'node:module';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isLoadingInternals } from '../guard/load-verifier.js';
 import type { Guard } from '../guard/guard.js';
-import { packageJsonFor, requestedPath } from './requested-path.js';
+import { realPathOf } from '../paths/examine.js';
+import { mainEntryPath, packageJsonFor, requestedPath } from '../paths/requested-path.js';
 
 const ANNOUNCE = { announce: true };
 
@@ -27,12 +27,22 @@ export function installModuleHooks(guard: Guard, onBuiltin: (url: string) => voi
       const result = nextResolve(specifier, context);
       if (result.url.startsWith('node:')) onBuiltin(result.url);
       if (isLoadingInternals() || !result.url.startsWith('file:')) return result;
-      const real = linkedUrls ? realPath(fileURLToPath(result.url)) : fileURLToPath(result.url);
-      let requested = requestedPath(specifier, context, real, guard.loaded.baseDir);
-      if (context.parentURL === undefined && mainRequested !== undefined) {
-        if (sameFile(mainRequested, result.url)) requested = mainRequested;
-        mainRequested = undefined;
-      }
+      const named = guard.examine(() => {
+        const urlPath = fileURLToPath(result.url);
+        const real = linkedUrls ? realPathOf(urlPath) : urlPath;
+        let requested = requestedPath(specifier, context, real, guard.loaded.baseDir);
+        if (context.parentURL === undefined && mainRequested !== undefined) {
+          requested = mainEntryPath(mainRequested, real) ?? requested;
+          mainRequested = undefined;
+        }
+        // Node reads a package.json itself (type, exports, imports, main): one in a protected folder
+        // decides how protected code runs, so it must be signed too. Checked here, not on Node's own
+        // read of it, which no hook sees: SECURITY.md says so.
+        const manifest = guard.rules.ruleFor(real) === undefined ? undefined : packageJsonFor(dirname(real), guard.loaded.baseDir);
+        return { real, requested, manifest };
+      }, ANNOUNCE);
+      if (named === undefined) return result; // permissive mode warned: Node loads what it resolved
+      const { real, requested, manifest } = named;
       if (requested !== undefined) {
         // Checked here too, not only on load: a module already in Node's caches is never loaded again,
         // and a link to it from another rule's folder must not be a way to reach it.
@@ -40,13 +50,7 @@ export function installModuleHooks(guard: Guard, onBuiltin: (url: string) => voi
         const seen = requestedByUrl.get(result.url) ?? new Set<string>();
         requestedByUrl.set(result.url, seen.add(requested));
       }
-      // Node reads a package.json itself (type, exports, imports, main): one in a protected folder
-      // decides how protected code runs, so it must be signed too. Checked here, not on Node's own
-      // read of it, which no hook sees: SECURITY.md says so.
-      if (guard.rules.ruleFor(real) !== undefined) {
-        const manifest = packageJsonFor(dirname(real), guard.loaded.baseDir);
-        if (manifest !== undefined && guard.rules.ruleFor(manifest) !== undefined) guard.loadFile(manifest, [manifest], ANNOUNCE);
-      }
+      if (manifest !== undefined && guard.rules.ruleFor(manifest) !== undefined) guard.loadFile(manifest, [manifest], ANNOUNCE);
       // Native addons never reach the load hook: check them here (process.dlopen is wrapped too).
       if (real.endsWith('.node')) guard.loadFile(real, requestedByUrl.get(result.url) ?? [], ANNOUNCE);
       return result;
@@ -59,7 +63,8 @@ export function installModuleHooks(guard: Guard, onBuiltin: (url: string) => voi
       }
       // fileURLToPath, never URL.pathname: %-escapes and ?query must map to the file that is read.
       const urlPath = fileURLToPath(url);
-      const real = linkedUrls ? realPath(urlPath) : urlPath;
+      const real = linkedUrls ? guard.examine(() => realPathOf(urlPath), ANNOUNCE) : urlPath;
+      if (real === undefined) return nextLoad(url, context); // permissive mode warned
       const { bytes } = guard.loadFile(real, [...(requestedByUrl.get(url) ?? []), urlPath], ANNOUNCE);
       if (bytes === undefined) return nextLoad(url, context);
       const format = context.format ?? nextLoad(url, context).format;
@@ -71,21 +76,4 @@ export function installModuleHooks(guard: Guard, onBuiltin: (url: string) => voi
 function preservesSymlinks(): boolean {
   const flags = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`;
   return /--preserve-symlinks/.test(flags) || process.env.NODE_PRESERVE_SYMLINKS === '1';
-}
-
-/** The real path, or the path itself when it does not resolve (reading it then fails with its own error). */
-function realPath(path: string): string {
-  try {
-    return realpathSync.native(path);
-  } catch {
-    return path;
-  }
-}
-
-function sameFile(path: string, url: string): boolean {
-  try {
-    return realpathSync.native(path) === fileURLToPath(url);
-  } catch {
-    return false;
-  }
 }
