@@ -131,10 +131,13 @@ export class Guard {
     }
   }
 
-  /** Every requested path is walked to the real path (see loadSteps), and each path on the way judged. */
+  /**
+   * Every requested path is walked to the real path (see loadSteps), and each path on the way judged.
+   * A name equal to the real path has no link in it: nothing to walk, and the real path is judged anyway.
+   */
   #classify(realPath: string, requestedPaths: Iterable<string>): Rule | undefined {
     const loads = [];
-    for (const requested of requestedPaths) loads.push(loadSteps(requested, realPath));
+    for (const requested of requestedPaths) if (requested !== realPath) loads.push(loadSteps(requested, realPath));
     return this.rules.classify(realPath, loads);
   }
 

@@ -16,10 +16,8 @@ export interface Step {
  * its name through each link followed on the way, and its real path. A
  * requested name ending in the separator is a folder Node looked in (a
  * package, a folder `require`) when the file inside cannot be named.
- * A name equal to the real path has no link in it: no system call.
  */
 export function loadSteps(requested: string, real: string): Step[] {
-  if (requested === real) return [{ path: real, folder: false }];
   if (requested.endsWith(sep)) return [...walk(requested.slice(0, -1), true), { path: real, folder: false }];
   const steps = walk(requested, false);
   const end = steps[steps.length - 1]!.path;
