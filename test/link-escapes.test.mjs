@@ -275,3 +275,17 @@ t.test('readVerifiedSync through a workspace link whose file inside plugins/ lin
   t.match(run.stdout, /REFUSED ERR_TRUSTLOAD_UNSUPPORTED_LOAD/);
   t.notMatch(run.stdout, /UNSIGNED_RAN/, 'the unsigned content was not returned');
 });
+
+// The policy folder reached through a link (/srv/app -> /data/app): names through the alias are
+// judged as the names they become past that link.
+t.test('through an alias of the policy folder, a signed plugin loads and a link out of plugins/ is refused', async (t) => {
+  const app = makeApp(t, { files: { 'plugins/p.mjs': "console.log('SIGNED_PLUGIN_RAN');\n" }, sign: ['plugins/p.mjs'] });
+  const alias = join(outsideDir(t, {}), 'alias');
+  symlinkSync(app.dir, alias);
+  app.symlink(outsideFile(t, 'evil.mjs'), 'plugins/link.mjs');
+  app.write('main.mjs', `await import(${JSON.stringify(join(alias, 'plugins/p.mjs'))});\nawait import(${JSON.stringify(join(alias, 'plugins/link.mjs'))});\n`);
+  const run = await runNode(app.dir, ['main.mjs'], { cwd: alias });
+  t.match(run.stdout, /SIGNED_PLUGIN_RAN/, 'the signed plugin loaded through the alias');
+  assertRefusedUnrun(t, run);
+  t.match(run.firstLine, new RegExp(`${app.path('plugins/link.mjs')}: rule "plugins"`), run.firstLine);
+});

@@ -118,3 +118,4 @@ t.test('EACCES: a bare import past a folder the process may not search', { skip:
   const run = await runNode(app.dir, ['main.mjs']);
   assertRefusedUnrun(t, run);
 });
+
