@@ -4,8 +4,8 @@ import type { LoadedPolicy } from '../policy/load-policy.js';
 import { readTrustFiles, type TrustFiles } from '../trust/read-trust.js';
 import type { VerifiedSigner } from '../verify/signers.js';
 import { hasDecisionSubscribers, publishDecision, type DecisionKind } from './events.js';
+import { loadSteps } from '../paths/load-steps.js';
 import { loadVerifierModule } from './load-verifier.js';
-import { ModuleRules } from './module-rules.js';
 import { Rules, type Rule } from './rules.js';
 import type { RuleVerifier } from './verifier.js';
 
@@ -49,7 +49,6 @@ export interface LoadOptions {
  */
 export class Guard {
   readonly rules: Rules;
-  readonly modules: ModuleRules;
   readonly #counts = { verified: 0, refused: 0, warned: 0, unmatched: 0 };
   readonly #warned = new Set<string>();
   #verifier: RuleVerifier | undefined;
@@ -66,7 +65,6 @@ export class Guard {
     readonly mode: Mode,
   ) {
     this.rules = new Rules(loaded.policy.rules, loaded.baseDir);
-    this.modules = new ModuleRules(this.rules, loaded.policy.rules, loaded.baseDir);
   }
 
   stats(): GuardStats {
@@ -88,16 +86,30 @@ export class Guard {
   }
 
   /**
+   * Runs path reasoning that may fail (a link loop, a name too long, a folder
+   * that may not be searched): a failure refuses the load it was deciding.
+   * Undefined only when permissive mode warned instead.
+   */
+  examine<T>(reason: () => T, options: LoadOptions): T | undefined {
+    try {
+      return reason();
+    } catch (err) {
+      this.#refuse(asTrustloadError(err, ErrorCodes.UNSUPPORTED_LOAD, 'cannot examine the path'), now(), options);
+      return undefined;
+    }
+  }
+
+  /**
    * Only the path check of a module load (a link out of its rule's folder, or
    * into another rule's), for loads that may never reach the load hook; returns
    * the rule that protects the module.
    */
   checkPaths(realPath: string, requestedPaths: Iterable<string>, options: LoadOptions): Rule | undefined {
     try {
-      return this.modules.classify(realPath, requestedPaths);
+      return this.#classify(realPath, requestedPaths, true);
     } catch (err) {
       this.#refuse(asTrustloadError(err, ErrorCodes.UNSUPPORTED_LOAD, 'cannot classify'), now(), options);
-      return this.modules.ruleFor(realPath);
+      return this.rules.moduleRuleFor(realPath);
     }
   }
 
@@ -111,7 +123,7 @@ export class Guard {
     const start = now();
     let rule: Rule | undefined;
     try {
-      rule = options.judgedBy ?? (options.asModule ? this.modules : this.rules).classify(realPath, requestedPaths);
+      rule = options.judgedBy ?? this.#classify(realPath, requestedPaths, options.asModule === true);
     } catch (err) {
       this.#refuse(asTrustloadError(err, ErrorCodes.UNSUPPORTED_LOAD, 'cannot classify'), start, options);
       return { decision: 'warned', path: realPath };
@@ -142,6 +154,16 @@ export class Guard {
   /** Refuses a load its caller judged (a library no rule covers, a package scope refused earlier): throws, or warns in permissive mode. */
   refuse(error: TrustloadError, options: LoadOptions): void {
     this.#refuse(error, now(), options);
+  }
+
+  /**
+   * Every requested path is walked to the real path (see loadSteps), and each path on the way judged.
+   * A name equal to the real path has no link in it: nothing to walk, and the real path is judged anyway.
+   */
+  #classify(realPath: string, requestedPaths: Iterable<string>, asModule: boolean): Rule | undefined {
+    const loads = [];
+    for (const requested of requestedPaths) if (requested !== realPath) loads.push(loadSteps(requested, realPath));
+    return this.rules.classify(realPath, loads, asModule);
   }
 
   /** Decides a load that has no file path (data:, http:, ...): the policy's `unmatched` setting. */

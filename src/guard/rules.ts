@@ -1,7 +1,7 @@
-import { realpathSync } from 'node:fs';
-import { isAbsolute, relative, sep } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ErrorCodes, TrustloadError } from '../errors.js';
-import { compileGlob } from '../policy/globs.js';
+import type { Step } from '../paths/load-steps.js';
+import { compileGlob, globFolder } from '../policy/globs.js';
 import type { Policy } from '../policy/schema.js';
 
 export type Rule = Policy['rules'][number];
@@ -11,17 +11,28 @@ interface CompiledRule {
   patterns: RegExp[];
 }
 
-/** The policy's rules, compiled once, answering "which rule protects this path?". */
+/**
+ * The policy's rules, compiled once, answering "which rule protects this
+ * path?". Content read by path is judged by the globs alone. A module is
+ * judged by its rule's whole folder (the fixed directory part of a glob,
+ * `plugins` for `plugins/**\/*.js`): Node picks the file itself (`helper`
+ * before `helper.js`, a folder's `main`, an `exports` target, a `.json` or
+ * `.node`), so inside that folder every module is the rule's, whatever its
+ * name. Globs decide first, then folders, each in policy order; a glob with
+ * no folder (`**\/*.md`) protects only what it names.
+ */
 export class Rules {
   readonly #rules: CompiledRule[];
   readonly #baseDir: string;
+  /** Each named folder as an absolute path, with its rule, in policy order. */
+  readonly #folders: Array<{ dir: string; rule: Rule }>;
 
   constructor(rules: readonly Rule[], baseDir: string) {
     this.#baseDir = baseDir;
-    this.#rules = rules.map((rule) => ({
-      rule,
-      patterns: (typeof rule.files === 'string' ? [rule.files] : rule.files).map(compileGlob),
-    }));
+    this.#rules = rules.map((rule) => ({ rule, patterns: globsOf(rule).map(compileGlob) }));
+    this.#folders = rules.flatMap((rule) =>
+      [...new Set(globsOf(rule).map(globFolder))].filter((folder) => folder !== '').map((folder) => ({ dir: join(baseDir, folder), rule })),
+    );
   }
 
   /** The first rule whose globs match `path`, which must be absolute; none outside the policy folder. */
@@ -29,70 +40,78 @@ export class Rules {
     return this.match(path)?.rule;
   }
 
+  /** The rule for a module at `path` (absolute): the first whose glob matches, else the first whose folder holds it. */
+  moduleRuleFor(path: string): Rule | undefined {
+    return this.ruleFor(path) ?? this.#folderRuleFor(path);
+  }
+
   /** The rule and the glob of it that matched, for `trustload policy explain`. */
   match(path: string): { rule: Rule; glob: string } | undefined {
-    return this.#matchRelative(relative(this.#baseDir, path));
-  }
-
-  /**
-   * The rule for a path as it was requested, symlinks not followed. When the
-   * policy folder itself was reached through a link (/srv/app -> /data/app),
-   * the requested path is not lexically inside the real folder: find the
-   * ancestor that resolves to it and match what follows, as named.
-   */
-  ruleForRequested(path: string): Rule | undefined {
     const rel = relative(this.#baseDir, path);
-    if (isInside(rel)) return this.#matchRelative(rel)?.rule;
-    const parts = path.split(sep);
-    for (let i = parts.length - 1; i > 1; i--) {
-      if (this.#realpath(parts.slice(0, i).join(sep)) === this.#baseDir) return this.#matchRelative(parts.slice(i).join(sep))?.rule;
-    }
-    return undefined;
-  }
-
-  #realpath(path: string): string | undefined {
-    try {
-      return realpathSync.native(path);
-    } catch {
-      return undefined; // a folder that does not resolve is no alias of the policy folder
-    }
-  }
-
-  #matchRelative(rel: string): { rule: Rule; glob: string } | undefined {
     if (rel === '' || !isInside(rel)) return undefined;
     const posix = sep === '/' ? rel : rel.split(sep).join('/');
     for (const { rule, patterns } of this.#rules) {
       const i = patterns.findIndex((p) => p.test(posix));
-      if (i !== -1) return { rule, glob: typeof rule.files === 'string' ? rule.files : rule.files[i]! };
+      if (i !== -1) return { rule, glob: globsOf(rule)[i]! };
     }
     return undefined;
   }
 
-  /**
-   * The rule protecting a load, judged on its real path and on every path it
-   * was requested by (before symlinks were followed). A file is protected when
-   * either matches; a symlink that leads out of its rule's folder, or into
-   * another rule's, is refused rather than guessed at.
-   */
-  classify(realPath: string, requestedPaths: Iterable<string>): Rule | undefined {
-    const realRule = this.ruleFor(realPath);
-    for (const requested of requestedPaths) {
-      if (requested === realPath) continue;
-      const requestedRule = this.ruleForRequested(requested);
-      if (requestedRule === undefined || requestedRule === realRule) continue;
-      throw new TrustloadError(
-        ErrorCodes.UNSUPPORTED_LOAD,
-        realRule === undefined
-          ? `${requested} is protected by rule "${requestedRule.name}" but is a link to ${realPath}, outside that rule`
-          : `${requested} (rule "${requestedRule.name}") is a link to ${realPath}, which rule "${realRule.name}" protects`,
-        { path: requested, rule: requestedRule.name },
-      );
+  /** The top of `rule`'s folder that holds `path`: the deepest of its folders that does, else the policy folder. */
+  folderTop(rule: Rule, path: string): string {
+    let top = this.#baseDir;
+    const lexical = resolve(path);
+    for (const { dir, rule: owner } of this.#folders) {
+      if (owner === rule && lexical.startsWith(dir + sep) && dir.length > top.length) top = dir;
     }
-    return realRule;
+    return top;
+  }
+
+  /**
+   * The rule protecting a load, judged on every path it passed through (see
+   * loadSteps: each ends at the real path). Steps no rule matches are
+   * neutral; once a step matches a rule, every later step must match that
+   * same rule: a link that leads out of its rule's folder, or into another
+   * rule's, is refused rather than guessed at.
+   */
+  classify(realPath: string, loads: Iterable<readonly Step[]>, asModule: boolean): Rule | undefined {
+    const ruleOf = (step: Step): Rule | undefined =>
+      step.folder ? this.#folderRuleFor(step.path) : asModule ? this.moduleRuleFor(step.path) : this.ruleFor(step.path);
+    for (const steps of loads) {
+      let from: { step: Step; rule: Rule } | undefined;
+      for (const step of steps) {
+        const rule = ruleOf(step);
+        if (from !== undefined && rule !== from.rule) {
+          throw new TrustloadError(
+            ErrorCodes.UNSUPPORTED_LOAD,
+            rule === undefined
+              ? `${from.step.path} is protected by rule "${from.rule.name}" but leads to ${step.path}, outside that rule`
+              : `${from.step.path} (rule "${from.rule.name}") leads to ${step.path}, which rule "${rule.name}" protects`,
+            { path: from.step.path, rule: from.rule.name },
+          );
+        }
+        from ??= rule === undefined ? undefined : { step, rule };
+      }
+    }
+    return asModule ? this.moduleRuleFor(realPath) : this.ruleFor(realPath);
+  }
+
+  /**
+   * A prefix test, not a glob: it runs on every module load, most of them no
+   * rule's. Judged lexically, as globs are: `plugins/../lib/x` is not in `plugins`.
+   */
+  #folderRuleFor(path: string): Rule | undefined {
+    const lexical = path.includes(`${sep}.`) ? resolve(path) : path;
+    for (const { dir, rule } of this.#folders) if (lexical === dir || lexical.startsWith(dir + sep)) return rule;
+    return undefined;
   }
 }
 
 /** Whether a path relative to the policy folder stays inside it: `..x` (a name starting with two dots) does. */
 function isInside(rel: string): boolean {
   return rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
+}
+
+function globsOf(rule: Rule): readonly string[] {
+  return typeof rule.files === 'string' ? [rule.files] : rule.files;
 }

@@ -1,12 +1,12 @@
-import { realpathSync } from 'node:fs';
 import module from 'node:module';
 import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { environment } from '../environment.js';
 import { internalSource, isInternalUrl } from '../guard/load-verifier.js';
 import type { Guard } from '../guard/guard.js';
+import { realPathOf } from '../paths/examine.js';
+import { mainEntryPath, requestedPath } from '../paths/requested-path.js';
 import { guardFindPackageJSON, PackageScopes } from './package-scope.js';
-import { requestedPath } from './requested-path.js';
 
 const ANNOUNCE = { announce: true };
 // Module loads are judged by a rule's whole folder, not only by what its glob names.
@@ -33,15 +33,21 @@ export function installModuleHooks(guard: Guard, onBuiltin: (url: string) => voi
       const result = nextResolve(specifier, context);
       if (result.url.startsWith('node:')) onBuiltin(result.url);
       if (!result.url.startsWith('file:') || isInternalUrl(result.url)) return result;
-      const real = linkedUrls ? realPath(fileURLToPath(result.url)) : fileURLToPath(result.url);
-      let requested = requestedPath(specifier, context, real, guard.loaded.baseDir);
-      if (context.parentURL === undefined && mainRequested !== undefined) {
-        if (sameFile(mainRequested, result.url)) requested = mainRequested;
-        mainRequested = undefined;
-      }
+      const named = guard.examine(() => {
+        const urlPath = fileURLToPath(result.url);
+        const real = linkedUrls ? realPathOf(urlPath) : urlPath;
+        let requested = requestedPath(specifier, context, real, guard.loaded.baseDir);
+        if (context.parentURL === undefined && mainRequested !== undefined) {
+          requested = mainEntryPath(mainRequested, real) ?? requested;
+          mainRequested = undefined;
+        }
+        return { real, requested };
+      }, ANNOUNCE);
+      if (named === undefined) return result; // permissive mode warned: Node loads what it resolved
+      const { real, requested } = named;
       // Checked here too, not only on load: a module already in Node's caches is never loaded again,
       // and a link to it from another rule's folder must not be a way to reach it.
-      const rule = requested === undefined ? guard.modules.ruleFor(real) : guard.checkPaths(real, [requested], ANNOUNCE);
+      const rule = requested === undefined ? guard.rules.moduleRuleFor(real) : guard.checkPaths(real, [requested], ANNOUNCE);
       if (requested !== undefined) {
         const seen = requestedByUrl.get(result.url) ?? new Set<string>();
         requestedByUrl.set(result.url, seen.add(requested));
@@ -64,7 +70,8 @@ export function installModuleHooks(guard: Guard, onBuiltin: (url: string) => voi
       }
       // fileURLToPath, never URL.pathname: %-escapes and ?query must map to the file that is read.
       const urlPath = fileURLToPath(url);
-      const real = linkedUrls ? realPath(urlPath) : urlPath;
+      const real = linkedUrls ? guard.examine(() => realPathOf(urlPath), ANNOUNCE) : urlPath;
+      if (real === undefined) return nextLoad(url, context); // permissive mode warned
       const { bytes } = guard.loadFile(real, [...(requestedByUrl.get(url) ?? []), urlPath], MODULE);
       if (bytes === undefined) return nextLoad(url, context);
       const format = context.format ?? nextLoad(url, context).format;
@@ -76,21 +83,4 @@ export function installModuleHooks(guard: Guard, onBuiltin: (url: string) => voi
 function preservesSymlinks(): boolean {
   const flags = `${process.execArgv.join(' ')} ${environment.NODE_OPTIONS ?? ''}`;
   return /--preserve-symlinks/.test(flags) || environment.NODE_PRESERVE_SYMLINKS === '1';
-}
-
-/** The real path, or the path itself when it does not resolve (reading it then fails with its own error). */
-function realPath(path: string): string {
-  try {
-    return realpathSync.native(path);
-  } catch {
-    return path;
-  }
-}
-
-function sameFile(path: string, url: string): boolean {
-  try {
-    return realpathSync.native(path) === fileURLToPath(url);
-  } catch {
-    return false;
-  }
 }

@@ -25,7 +25,7 @@ export class PackageScopes {
 
   /** Before the protected module at `real` runs: the package.json files above it and above each path it was requested by. */
   check(real: string, requestedPaths: Iterable<string>, rule: Rule): void {
-    const top = this.guard.modules.folderTop(rule, real);
+    const top = this.guard.rules.folderTop(rule, real);
     this.#checkFrom(dirname(real), top, rule, real);
     // A folder or a link Node went through (require('./dir') and its "main"): its package.json chose the file.
     for (const requested of requestedPaths) if (requested !== real) this.#checkFrom(requested, top, rule, real);
@@ -33,7 +33,7 @@ export class PackageScopes {
 
   /** A package.json Node has just read for someone (module.findPackageJSON): judged by the rule of the folder it lies in. */
   checkRead(manifest: string): void {
-    const rule = this.guard.modules.ruleFor(manifest);
+    const rule = this.guard.rules.moduleRuleFor(manifest);
     if (rule !== undefined) this.#checkManifest(manifest, rule, manifest);
   }
 

@@ -1,0 +1,60 @@
+import { lstatSync, readFileSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { isAbsolute, relative, sep } from 'node:path';
+import { ErrorCodes, TrustloadError } from '../errors.js';
+
+/**
+ * The file system calls of path reasoning. A name that is not there is an
+ * answer; any other error (ELOOP, ENAMETOOLONG, EACCES, EMFILE...) means the
+ * path cannot be reasoned about, and the load it was deciding is refused.
+ */
+export function entryAt(path: string, followLinks: boolean): Stats | undefined {
+  try {
+    return (followLinks ? statSync : lstatSync)(path, { throwIfNoEntry: false });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw cannotExamine(path, err);
+  }
+}
+
+/** lstat of a name that must exist (it is on the way to a file Node resolved). */
+export function linkStat(path: string): Stats {
+  try {
+    return lstatSync(path);
+  } catch (err) {
+    throw cannotExamine(path, err);
+  }
+}
+
+export function linkTarget(path: string): string {
+  try {
+    return readlinkSync(path);
+  } catch (err) {
+    throw cannotExamine(path, err);
+  }
+}
+
+export function realPathOf(path: string): string {
+  try {
+    return realpathSync.native(path); // native: a third of the JS version's cost, same answer
+  } catch (err) {
+    throw cannotExamine(path, err);
+  }
+}
+
+export function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw cannotExamine(path, err);
+  }
+}
+
+export function cannotExamine(path: string, err: unknown): TrustloadError {
+  return new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, `cannot examine this path: ${err instanceof Error ? err.message : String(err)}`, { path, cause: err });
+}
+
+/** Whether `path` is `dir` or below it (`..x`, a name starting with two dots, is below). */
+export function isWithin(dir: string, path: string): boolean {
+  const rel = relative(dir, path);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
+}
