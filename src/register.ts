@@ -2,10 +2,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { guardChildren } from './children/guard-children.js';
+import { workerPin } from './children/workers.js';
 import { ErrorCodes, TrustloadError } from './errors.js';
 import { Guard, type Mode } from './guard/guard.js';
 import { guardAddons } from './hooks/addons.js';
-import { guardChildren } from './hooks/children.js';
 import { lockDownLoader } from './hooks/lockdown.js';
 import { installModuleHooks } from './hooks/module-hooks.js';
 import { hasRegisterHooks, isSupportedNode, SUPPORTED_NODE_RANGE } from './node-features.js';
@@ -45,7 +46,7 @@ export function register(options: RegisterOptions = {}): void {
   }
   const mode = resolveMode(loaded);
   const guard = Guard.forPolicy(loaded, mode);
-  const onBuiltin = guardChildren({ policyFile: loaded.file!, policySha256: loaded.sha256, registerPath: REGISTER_PATH, enforce: mode === 'enforce' });
+  const onBuiltin = guardChildren(guard, REGISTER_PATH);
   installModuleHooks(guard, onBuiltin);
   // Code given with -e/-p has no file: like a data: URL, the policy's `unmatched` decides.
   if (runsEvalCode(process.execArgv)) guard.loadUrl('[eval] (node -e / -p)', { announce: false });
@@ -72,7 +73,11 @@ function runsEvalCode(execArgv: readonly string[]): boolean {
 
 function loadPolicy(options: RegisterOptions): LoadedPolicy {
   const pin = process.env.TRUSTLOAD_POLICY_SHA256 || undefined;
-  if (options.policy === undefined) return loadPolicyFile(policyPathFromEnv(), pin);
+  if (options.policy === undefined) {
+    // A worker the guard started runs the policy its parent pinned, whatever the environment it shares or copied says.
+    const worker = workerPin(process.execArgv, REGISTER_PATH);
+    return worker === undefined ? loadPolicyFile(policyPathFromEnv(), pin) : loadPolicyFile(worker.policyFile, worker.policySha256);
+  }
   if (typeof options.policy === 'string') return loadPolicyFile(resolve(options.policy), pin);
   if (options.baseDir === undefined) {
     throw new TrustloadError(ErrorCodes.POLICY, 'register({ policy }) with a policy object needs baseDir: the folder its paths and globs are anchored at');
@@ -86,7 +91,7 @@ function loadPolicy(options: RegisterOptions): LoadedPolicy {
 
 /** TRUSTLOAD_MODE=permissive needs the policy's consent; it never makes anything stricter loose by itself. */
 function resolveMode(loaded: LoadedPolicy): Mode {
-  const requested = process.env.TRUSTLOAD_MODE;
+  const requested = workerPin(process.execArgv, REGISTER_PATH)?.mode ?? process.env.TRUSTLOAD_MODE;
   if (requested === undefined || requested === '') return loaded.policy.mode ?? 'enforce';
   if (requested === 'enforce') return 'enforce';
   if (requested !== 'permissive') {

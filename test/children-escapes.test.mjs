@@ -134,9 +134,9 @@ const cases = {
     pointAtOtherPolicy();
     return w;
   },
-  'the original Worker class, reached through the prototype chain': () => {
+  'the original Worker class, reached through the prototype chain or constructor': () => {
     const Parent = Object.getPrototypeOf(Worker);
-    return runWorker(at('worker.mjs'), { execArgv: [] }, Parent === Function.prototype ? Worker.prototype.constructor : Parent);
+    return runWorker(at('worker.mjs'), { execArgv: [] }, Parent.name === 'Worker' ? Parent : Worker.prototype.constructor);
   },
   'two children after the parent cleaned its environment': async () => {
     delete process.env.NODE_OPTIONS;
@@ -250,7 +250,7 @@ const EXPECT = {
   'execSync (shell) with env: { ...process.env } after pointing at another policy': 'guarded',
   'worker after pointing at another policy': 'worker',
   'worker with SHARE_ENV, pointed at another policy as it starts': 'worker',
-  'the original Worker class, reached through the prototype chain': 'worker',
+  'the original Worker class, reached through the prototype chain or constructor': 'worker',
   'two children after the parent cleaned its environment': 'notice',
   'NODE_OPTIONS with the guard inside a quoted --title': 'guarded',
   'NODE_OPTIONS with the guard inside an escaped quote': 'guarded',
