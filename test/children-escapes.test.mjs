@@ -8,7 +8,7 @@
 // under the other policy (which protects nothing), runs it.
 import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { makeApp, pool, REGISTER, runNode, sha256Hex } from './helpers/app.mjs';
+import { makeApp, PLUGINS_RULE, pool, REGISTER, runNode, sha256Hex } from './helpers/app.mjs';
 
 // `node parent.mjs HOW` starts one child (or worker, or replaces itself) and
 // prints `RESULT {json}`: the child's { code, stdout, stderr }, or { threw } with
@@ -136,7 +136,7 @@ const cases = {
   },
   'the original Worker class, reached through the prototype chain or constructor': () => {
     const Parent = Object.getPrototypeOf(Worker);
-    return runWorker(at('worker.mjs'), { execArgv: [] }, Parent.name === 'Worker' ? Parent : Worker.prototype.constructor);
+    return runWorker(at('worker.mjs'), { execArgv: [], env: {} }, Parent.name === 'Worker' ? Parent : Worker.prototype.constructor);
   },
   'two children after the parent cleaned its environment': async () => {
     delete process.env.NODE_OPTIONS;
@@ -154,6 +154,18 @@ const cases = {
   'worker execArgv --require of a tampered plugin': () => runWorker(at('worker.mjs'), { execArgv: ['--require', './plugins/tampered.cjs'] }),
   'worker env NODE_OPTIONS --require of a tampered plugin': () => runWorker(at('worker.mjs'), { env: { NODE_OPTIONS: '--require ./plugins/tampered.cjs' } }),
   'child -r of a tampered plugin': () => collect(spawn(node, ['-r', './plugins/tampered.cjs', child, BAD], { stdio })),
+  'fork with execArgv -r of a tampered plugin': () => collect(fork(child, [BAD], { execArgv: ['-r', TAMPERED_CJS], stdio: [...stdio, 'ipc'] })),
+  'spawn of node by name through PATH, -r of a tampered plugin': () =>
+    collect(spawn('node', ['-r', TAMPERED_CJS, child, BAD], { env: { ...process.env, PATH: join(node, '..') + ':' + process.env.PATH }, stdio })),
+  'worker with SHARE_ENV after NODE_OPTIONS became a --require of a tampered plugin': () => {
+    process.env.NODE_OPTIONS = '--require ./plugins/tampered.cjs';
+    return runWorker(at('worker.mjs'), { env: SHARE_ENV });
+  },
+  'NODE_OPTIONS became an --import of a tampered plugin, then spawn': () => {
+    process.env.NODE_OPTIONS = '--import ./plugins/tampered-loader.mjs';
+    return collect(spawn(node, [child, BAD], { stdio }));
+  },
+  'child -r of a file no rule covers, under unmatched: deny': () => collect(spawn(node, ['-r', './extra/preload.cjs', child, BAD], { stdio })),
   'child --require= of a tampered plugin after --title': () => collect(spawn(node, ['--title', 'x', '--require=' + TAMPERED_CJS, child, BAD], { stdio })),
   'child NODE_OPTIONS --require of a tampered plugin': () =>
     collect(spawn(node, [child, BAD], { env: { ...process.env, NODE_OPTIONS: '--require "' + TAMPERED_CJS + '"' }, stdio })),
@@ -257,7 +269,23 @@ const EXPECT = {
   'worker execArgv --require of a tampered plugin': { refused: 'ERR_TRUSTLOAD_SIGNATURE' },
   'worker env NODE_OPTIONS --require of a tampered plugin': { refused: 'ERR_TRUSTLOAD_SIGNATURE' },
   'child -r of a tampered plugin': { refused: 'ERR_TRUSTLOAD_SIGNATURE' },
+  'fork with execArgv -r of a tampered plugin': () => collect(fork(child, [BAD], { execArgv: ['-r', TAMPERED_CJS], stdio: [...stdio, 'ipc'] })),
+  'spawn of node by name through PATH, -r of a tampered plugin': () =>
+    collect(spawn('node', ['-r', TAMPERED_CJS, child, BAD], { env: { ...process.env, PATH: join(node, '..') + ':' + process.env.PATH }, stdio })),
+  'worker with SHARE_ENV after NODE_OPTIONS became a --require of a tampered plugin': () => {
+    process.env.NODE_OPTIONS = '--require ./plugins/tampered.cjs';
+    return runWorker(at('worker.mjs'), { env: SHARE_ENV });
+  },
+  'NODE_OPTIONS became an --import of a tampered plugin, then spawn': () => {
+    process.env.NODE_OPTIONS = '--import ./plugins/tampered-loader.mjs';
+    return collect(spawn(node, [child, BAD], { stdio }));
+  },
+  'child -r of a file no rule covers, under unmatched: deny': () => collect(spawn(node, ['-r', './extra/preload.cjs', child, BAD], { stdio })),
   'child --require= of a tampered plugin after --title': { refused: 'ERR_TRUSTLOAD_SIGNATURE' },
+  'fork with execArgv -r of a tampered plugin': { refused: 'ERR_TRUSTLOAD_SIGNATURE' },
+  'spawn of node by name through PATH, -r of a tampered plugin': { refused: 'ERR_TRUSTLOAD_SIGNATURE' },
+  'worker with SHARE_ENV after NODE_OPTIONS became a --require of a tampered plugin': { refused: 'ERR_TRUSTLOAD_SIGNATURE' },
+  'NODE_OPTIONS became an --import of a tampered plugin, then spawn': 'refusedInChild',
   'child NODE_OPTIONS --require of a tampered plugin': { refused: 'ERR_TRUSTLOAD_SIGNATURE' },
   'child --experimental-loader of a tampered plugin': { refused: 'ERR_TRUSTLOAD_SIGNATURE' },
   'child REPL with NODE_REPL_EXTERNAL_MODULE naming a tampered plugin': { refused: 'ERR_TRUSTLOAD_SIGNATURE' },
@@ -283,6 +311,22 @@ t.before(async () => {
   results.push(...(await pool(Object.keys(EXPECT), 4, (how) => runNode(app.dir, ['parent.mjs', how], { env, timeout: 40_000 }))));
 });
 
+// Under unmatched: deny, a file no rule covers may not run before the guard either.
+const denyApp = makeApp(t, {
+  files: { 'parent.mjs': PARENT, 'child.mjs': CHILD, 'extra/preload.cjs': "console.log('TAMPERED:UNLISTED');\n", 'plugins/bad.mjs': "console.log('BAD:SIGNED');\n" },
+  rules: [PLUGINS_RULE, { name: 'app', files: ['parent.mjs', 'child.mjs'], signers: ['offline'] }],
+  unmatched: 'deny',
+  sign: ['parent.mjs', 'child.mjs', 'plugins/bad.mjs'],
+});
+denyApp.tamper('plugins/bad.mjs');
+t.test('child -r of a file no rule covers, under unmatched: deny', async (t) => {
+  const r = await runNode(denyApp.dir, ['parent.mjs', 'child -r of a file no rule covers, under unmatched: deny'], { env: { OTHER_SHA256, REGISTER_PATH: REGISTER } });
+  t.equal(r.code, 0, `the parent exits 0\n${r.stderr}`);
+  t.match(r.stdout, /^RESULT \{"threw":"ERR_TRUSTLOAD_UNMATCHED"\}$/m, `starting the child threw ERR_TRUSTLOAD_UNMATCHED:\n${r.stdout}`);
+  t.match(r.stderr, new RegExp(`^trustload: ERR_TRUSTLOAD_UNMATCHED: ${denyApp.path('extra/preload.cjs')}: `, 'm'), 'naming the file');
+  t.notOk(ranTampered(r.stdout), 'it never ran');
+});
+
 Object.entries(EXPECT).forEach(([how, expect], i) => {
   t.test(how, async (t) => {
     const r = results[i];
@@ -305,6 +349,12 @@ Object.entries(EXPECT).forEach(([how, expect], i) => {
         t.match(r.stderr, new RegExp(`^trustload: ${expect.refused}: `, 'm'), `the parent said why:\n${r.stderr}`);
       }
       return;
+    }
+    if (expect === 'refusedInChild') {
+      // An --import after the guard's: the child's own guard refuses it before the child's code runs.
+      t.not(child.code, 0, 'the child does not start');
+      t.match(child.stderr, /^trustload: ERR_TRUSTLOAD_SIGNATURE: /m, `the child's guard refused it:\n${out}`);
+      t.notOk(ranTampered(out), 'the tampered plugin never ran');
     }
     if (expect === 'guarded' || expect === 'notice') {
       t.match(child.stdout, /CHILD_REFUSED ERR_TRUSTLOAD_SIGNATURE/, `the child ran under the pinned policy and refused the tampered plugin:\n${out}`);
