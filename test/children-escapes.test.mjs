@@ -161,6 +161,9 @@ const cases = {
     process.env.NODE_OPTIONS = '--require ./plugins/tampered.cjs';
     return runWorker(at('worker.mjs'), { env: SHARE_ENV });
   },
+  'spawn of node under another name through PATH (a link), -r of a tampered plugin': () =>
+    collect(spawn('renamed-runtime', ['-r', TAMPERED_CJS, child, BAD], { env: { ...process.env, PATH: at('bin') + ':' + process.env.PATH }, stdio })),
+  'spawn of node through a link with another name, -r of a tampered plugin': () => collect(spawn(at('bin/renamed-runtime'), ['-r', TAMPERED_CJS, child, BAD], { stdio })),
   'NODE_OPTIONS became an --import of a tampered plugin, then spawn': () => {
     process.env.NODE_OPTIONS = '--import ./plugins/tampered-loader.mjs';
     return collect(spawn(node, [child, BAD], { stdio }));
@@ -233,6 +236,7 @@ const app = makeApp(t, {
 });
 app.tamper('plugins/bad.mjs');
 app.tamper('plugins/tampered.cjs');
+app.symlink(process.execPath, 'bin/renamed-runtime');
 app.tamper('plugins/tampered-loader.mjs');
 const OTHER_SHA256 = sha256Hex(readFileSync(app.path('other.policy.json')));
 
@@ -276,6 +280,9 @@ const EXPECT = {
     process.env.NODE_OPTIONS = '--require ./plugins/tampered.cjs';
     return runWorker(at('worker.mjs'), { env: SHARE_ENV });
   },
+  'spawn of node under another name through PATH (a link), -r of a tampered plugin': () =>
+    collect(spawn('renamed-runtime', ['-r', TAMPERED_CJS, child, BAD], { env: { ...process.env, PATH: at('bin') + ':' + process.env.PATH }, stdio })),
+  'spawn of node through a link with another name, -r of a tampered plugin': () => collect(spawn(at('bin/renamed-runtime'), ['-r', TAMPERED_CJS, child, BAD], { stdio })),
   'NODE_OPTIONS became an --import of a tampered plugin, then spawn': () => {
     process.env.NODE_OPTIONS = '--import ./plugins/tampered-loader.mjs';
     return collect(spawn(node, [child, BAD], { stdio }));
@@ -286,6 +293,8 @@ const EXPECT = {
   'spawn of node by name through PATH, -r of a tampered plugin': { refused: 'ERR_TRUSTLOAD_SIGNATURE' },
   'worker with SHARE_ENV after NODE_OPTIONS became a --require of a tampered plugin': { refused: 'ERR_TRUSTLOAD_SIGNATURE' },
   'NODE_OPTIONS became an --import of a tampered plugin, then spawn': 'refusedInChild',
+  'spawn of node under another name through PATH (a link), -r of a tampered plugin': { refused: 'ERR_TRUSTLOAD_SIGNATURE' },
+  'spawn of node through a link with another name, -r of a tampered plugin': { refused: 'ERR_TRUSTLOAD_SIGNATURE' },
   'child NODE_OPTIONS --require of a tampered plugin': { refused: 'ERR_TRUSTLOAD_SIGNATURE' },
   'child --experimental-loader of a tampered plugin': { refused: 'ERR_TRUSTLOAD_SIGNATURE' },
   'child REPL with NODE_REPL_EXTERNAL_MODULE naming a tampered plugin': { refused: 'ERR_TRUSTLOAD_SIGNATURE' },
@@ -325,6 +334,19 @@ t.test('child -r of a file no rule covers, under unmatched: deny', async (t) => 
   t.match(r.stdout, /^RESULT \{"threw":"ERR_TRUSTLOAD_UNMATCHED"\}$/m, `starting the child threw ERR_TRUSTLOAD_UNMATCHED:\n${r.stdout}`);
   t.match(r.stderr, new RegExp(`^trustload: ERR_TRUSTLOAD_UNMATCHED: ${denyApp.path('extra/preload.cjs')}: `, 'm'), 'naming the file');
   t.notOk(ranTampered(r.stdout), 'it never ran');
+});
+
+t.test('in permissive mode a tampered preload warns and the child starts', async (t) => {
+  const r = await runNode(app.dir, ['parent.mjs', 'child -r of a tampered plugin'], { env: { OTHER_SHA256, REGISTER_PATH: REGISTER, TRUSTLOAD_MODE: 'permissive' } });
+  t.equal(r.code, 0, `the parent exits 0\n${r.stderr}`);
+  t.match(r.stderr, new RegExp(`^trustload: WARNING: ERR_TRUSTLOAD_SIGNATURE: ${app.path('plugins/tampered.cjs')}: `, 'm'), `the parent warned:\n${r.stderr}`);
+  t.match(r.stdout, /^RESULT \{"code":0,/m, 'the child started and ran');
+});
+
+t.test("process.binding of anything but the process starters still works", async (t) => {
+  const r = await runNode(app.dir, ['--input-type=module', '-e', "console.log(typeof process.binding('fs').open, typeof process.binding('constants').os)"]);
+  t.equal(r.code, 0, r.stderr);
+  t.equal(r.stdout, 'function object\n');
 });
 
 Object.entries(EXPECT).forEach(([how, expect], i) => {

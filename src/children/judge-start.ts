@@ -1,6 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
-import { basename, join, resolve } from 'node:path';
+import { basename, delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { asTrustloadError, ErrorCodes, TrustloadError } from '../errors.js';
 import type { Guard } from '../guard/guard.js';
@@ -39,7 +39,7 @@ export class StartJudge {
     this.#nodeOptions(start.callerNodeOptions, start.cwd, false);
     this.#replModule(start.env, start.cwd);
     // NODE_OPTIONS and NODE_REPL_EXTERNAL_MODULE reach any Node the child starts; its arguments only matter to Node.
-    if (this.#isNode(start.file, start.cwd)) this.#flags(readNodeFlags(start.args.slice(1)), start.cwd, false);
+    if (this.#isNode(start.file, start.cwd, start.env)) this.#flags(readNodeFlags(start.args.slice(1)), start.cwd, false);
   }
 
   /** A Worker: its execArgv after the guard's `--import`, and the NODE_OPTIONS of the environment it gets. */
@@ -191,16 +191,21 @@ export class StartJudge {
     }
   }
 
-  /** The node binary itself (by its real path), or one named like it: only those read Node options from their arguments. */
-  #isNode(file: string, cwd: string): boolean {
+  /**
+   * The node binary itself (by its real path, a bare name looked up in the
+   * child's PATH as the spawn will), or one named like it: only those read
+   * Node options from their arguments.
+   */
+  #isNode(file: string, cwd: string, env: readonly string[]): boolean {
     if (/^node(?:js)?(?:[-_.]?\d+(?:\.\d+)*)?(?:\.exe)?$/i.test(basename(file))) return true;
-    if (!/[\\/]/.test(file)) return false;
-    this.#nodeRealPath ??= realpathSync.native(process.execPath);
-    try {
-      return realpathSync.native(resolve(cwd, file)) === this.#nodeRealPath;
-    } catch {
-      return false; // a file that does not exist starts nothing
+    this.#nodeRealPath ??= realPathOrUndefined(process.execPath);
+    const candidates = /[\\/]/.test(file) ? [resolve(cwd, file)] : (firstValue(env, 'PATH') ?? '').split(delimiter).map((dir) => resolve(cwd, dir, file));
+    for (const candidate of candidates) {
+      // The first file found is the one the spawn runs.
+      const real = realPathOrUndefined(candidate);
+      if (real !== undefined) return real === this.#nodeRealPath;
     }
+    return false;
   }
 
   /** Throws in enforce mode; warns in permissive mode. */
@@ -233,4 +238,12 @@ export function envFileEntries(text: string): Array<[string, string]> {
     entries.push([match[1]!, value]);
   }
   return entries;
+}
+
+function realPathOrUndefined(path: string): string | undefined {
+  try {
+    return realpathSync.native(path);
+  } catch {
+    return undefined; // no such file: it starts nothing
+  }
 }
