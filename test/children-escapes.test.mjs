@@ -273,21 +273,6 @@ const EXPECT = {
   'worker execArgv --require of a tampered plugin': { refused: 'ERR_TRUSTLOAD_SIGNATURE' },
   'worker env NODE_OPTIONS --require of a tampered plugin': { refused: 'ERR_TRUSTLOAD_SIGNATURE' },
   'child -r of a tampered plugin': { refused: 'ERR_TRUSTLOAD_SIGNATURE' },
-  'fork with execArgv -r of a tampered plugin': () => collect(fork(child, [BAD], { execArgv: ['-r', TAMPERED_CJS], stdio: [...stdio, 'ipc'] })),
-  'spawn of node by name through PATH, -r of a tampered plugin': () =>
-    collect(spawn('node', ['-r', TAMPERED_CJS, child, BAD], { env: { ...process.env, PATH: join(node, '..') + ':' + process.env.PATH }, stdio })),
-  'worker with SHARE_ENV after NODE_OPTIONS became a --require of a tampered plugin': () => {
-    process.env.NODE_OPTIONS = '--require ./plugins/tampered.cjs';
-    return runWorker(at('worker.mjs'), { env: SHARE_ENV });
-  },
-  'spawn of node under another name through PATH (a link), -r of a tampered plugin': () =>
-    collect(spawn('renamed-runtime', ['-r', TAMPERED_CJS, child, BAD], { env: { ...process.env, PATH: at('bin') + ':' + process.env.PATH }, stdio })),
-  'spawn of node through a link with another name, -r of a tampered plugin': () => collect(spawn(at('bin/renamed-runtime'), ['-r', TAMPERED_CJS, child, BAD], { stdio })),
-  'NODE_OPTIONS became an --import of a tampered plugin, then spawn': () => {
-    process.env.NODE_OPTIONS = '--import ./plugins/tampered-loader.mjs';
-    return collect(spawn(node, [child, BAD], { stdio }));
-  },
-  'child -r of a file no rule covers, under unmatched: deny': () => collect(spawn(node, ['-r', './extra/preload.cjs', child, BAD], { stdio })),
   'child --require= of a tampered plugin after --title': { refused: 'ERR_TRUSTLOAD_SIGNATURE' },
   'fork with execArgv -r of a tampered plugin': { refused: 'ERR_TRUSTLOAD_SIGNATURE' },
   'spawn of node by name through PATH, -r of a tampered plugin': { refused: 'ERR_TRUSTLOAD_SIGNATURE' },
@@ -351,6 +336,7 @@ t.test("process.binding of anything but the process starters still works", async
 
 Object.entries(EXPECT).forEach(([how, expect], i) => {
   t.test(how, async (t) => {
+    t.ok(typeof expect === 'string' || typeof expect.refused === 'string', 'the case says what it expects');
     const r = results[i];
     t.notOk(r.timedOut, 'the parent finished in time');
     if (expect === 'execve') {
