@@ -2,11 +2,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { guardChildren } from './children/guard-children.js';
+import { workerPin } from './children/workers.js';
 import { environment } from './environment.js';
 import { ErrorCodes, TrustloadError } from './errors.js';
 import { Guard, type Mode } from './guard/guard.js';
 import { guardAddons } from './hooks/addons.js';
-import { guardChildren } from './hooks/children.js';
 import { disableCompileCache } from './hooks/compile-cache.js';
 import { lockDownLoader } from './hooks/lockdown.js';
 import { installModuleHooks } from './hooks/module-hooks.js';
@@ -49,7 +50,7 @@ export function register(options: RegisterOptions = {}): void {
   const mode = resolveMode(loaded);
   const guard = Guard.forPolicy(loaded, mode);
   guard.requireForProtectedLoads(disableCompileCache(mode === 'enforce'));
-  const onChildBuiltin = guardChildren({ policyFile: loaded.file!, policySha256: loaded.sha256, registerPath: REGISTER_PATH, enforce: mode === 'enforce' });
+  const onChildBuiltin = guardChildren(guard, REGISTER_PATH);
   const onNativeBuiltin = guardNativeBuiltins(guard);
   installModuleHooks(guard, (url) => {
     onChildBuiltin(url);
@@ -83,7 +84,11 @@ function loadPolicy(options: RegisterOptions): LoadedPolicy {
   // Own fields only: an option left out must not be read from a polluted Object.prototype.
   const policyOption = Object.hasOwn(options, 'policy') ? options.policy : undefined;
   const baseDir = Object.hasOwn(options, 'baseDir') ? options.baseDir : undefined;
-  if (policyOption === undefined) return loadPolicyFile(policyPathFromEnv(environment), pin);
+  if (policyOption === undefined) {
+    // A worker the guard started runs the policy its parent pinned, whatever the environment it shares or copied says.
+    const worker = workerPin(process.execArgv, REGISTER_PATH);
+    return worker === undefined ? loadPolicyFile(policyPathFromEnv(environment), pin) : loadPolicyFile(worker.policyFile, worker.policySha256);
+  }
   if (typeof policyOption === 'string') return loadPolicyFile(resolve(policyOption), pin);
   if (baseDir === undefined) {
     throw new TrustloadError(ErrorCodes.POLICY, 'register({ policy }) with a policy object needs baseDir: the folder its paths and globs are anchored at');
@@ -97,7 +102,7 @@ function loadPolicy(options: RegisterOptions): LoadedPolicy {
 
 /** TRUSTLOAD_MODE=permissive needs the policy's consent; it never makes anything stricter loose by itself. */
 function resolveMode(loaded: LoadedPolicy): Mode {
-  const requested = environment.TRUSTLOAD_MODE;
+  const requested = workerPin(process.execArgv, REGISTER_PATH)?.mode ?? environment.TRUSTLOAD_MODE;
   if (requested === undefined || requested === '') return loaded.policy.mode ?? 'enforce';
   if (requested === 'enforce') return 'enforce';
   if (requested !== 'permissive') {

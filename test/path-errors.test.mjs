@@ -119,3 +119,19 @@ t.test('EACCES: a bare import past a folder the process may not search', { skip:
   assertRefusedUnrun(t, run);
 });
 
+
+// An --import preload is resolved against the working folder's URL, which ends in "/": its
+// requested path is in that folder, not in its parent (where the walk found nothing and refused).
+t.test('an --import preload of a plugin is named in the working folder', async (t) => {
+  const app = makeApp(t, {
+    files: { 'plugins/pre.mjs': "console.log('SIGNED_PRELOAD');\n", 'plugins/bad.mjs': "console.log('UNSIGNED_RAN');\n", 'main.mjs': "console.log('MAIN');\n" },
+    sign: ['plugins/pre.mjs'],
+  });
+  const signed = await runNode(app.dir, ['--import', './plugins/pre.mjs', 'main.mjs']);
+  t.equal(signed.code, 0, signed.stderr);
+  t.match(signed.stdout, /SIGNED_PRELOAD[\s\S]*MAIN/, 'the signed preload ran, then the application');
+  const unsigned = await runNode(app.dir, ['--import', './plugins/bad.mjs', 'main.mjs']);
+  t.not(unsigned.code, 0);
+  t.notMatch(unsigned.stdout, /UNSIGNED_RAN/);
+  assertRefusalLine(t, unsigned, 'ERR_TRUSTLOAD_NO_BUNDLE', { path: app.path('plugins/bad.mjs') });
+});

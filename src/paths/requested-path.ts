@@ -22,7 +22,7 @@ interface ResolveContext {
  */
 export function requestedPath(specifier: string, context: ResolveContext, real: string, baseDir: string): string | undefined {
   const isRequire = context.conditions?.includes('require') ?? false;
-  const parentDir = context.parentURL?.startsWith('file:') ? dirname(fileURLToPath(context.parentURL)) : process.cwd();
+  const parentDir = context.parentURL?.startsWith('file:') ? importerFolder(context.parentURL) : process.cwd();
   if (specifier.startsWith('file:')) return fileURLToPath(specifier);
   const isPath = specifier.startsWith('./') || specifier.startsWith('../') || specifier === '.' || specifier === '..' || isAbsolute(specifier);
   if (isPath) {
@@ -108,6 +108,12 @@ function withinOwnPackage(parentDir: string, real: string, baseDir: string, spec
   if (scope === undefined) return undefined;
   if (!specifier.startsWith('#') && specifier !== scope.name && !specifier.startsWith(`${scope.name}/`)) return undefined;
   return through(scope.dir, real);
+}
+
+/** The folder specifiers are relative to: the importer's own, or, for `--import` preloads, the working folder's URL itself (it ends in "/"). */
+function importerFolder(parentURL: string): string {
+  const path = fileURLToPath(parentURL);
+  return parentURL.endsWith('/') ? path.slice(0, -1) || '/' : dirname(path);
 }
 
 /** The package a file belongs to (Node's package scope), inside the policy folder. */

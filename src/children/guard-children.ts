@@ -1,0 +1,37 @@
+import module from 'node:module';
+import type * as WorkerThreads from 'node:worker_threads';
+import type { Guard } from '../guard/guard.js';
+import { StartJudge } from './judge-start.js';
+import { PinnedEnvironment } from './pinned-env.js';
+import { guardProcessStarts } from './process-starts.js';
+import { guardWorkers } from './workers.js';
+
+/**
+ * Every Node child and worker runs under the policy pinned now, whatever this
+ * process later does to its environment. Process starts are guarded at once
+ * (the native spawns cost nothing to reach); worker_threads costs milliseconds
+ * to load, so Worker is replaced when the application first asks for the
+ * module, before it gets it: the returned function is called by the resolve
+ * hook for every builtin resolved, and process.getBuiltinModule is wrapped to
+ * call it too.
+ */
+export function guardChildren(guard: Guard, registerPath: string): (builtinUrl: string) => void {
+  const pinned = new PinnedEnvironment(process.env, { policyFile: guard.loaded.file!, policySha256: guard.loaded.sha256, mode: guard.mode }, registerPath);
+  pinned.applyToProcess();
+  const judge = new StartJudge(guard);
+  guardProcessStarts(pinned, judge, guard.mode === 'enforce');
+  let workersGuarded = false;
+  const onBuiltin = (id: string): void => {
+    if (workersGuarded || (id !== 'node:worker_threads' && id !== 'worker_threads')) return;
+    workersGuarded = true;
+    guardWorkers(process.getBuiltinModule('node:worker_threads') as typeof WorkerThreads, pinned, judge, registerPath);
+    // ESM named imports of builtins are copies: refresh them so `import { Worker }` sees the replacement.
+    module.syncBuiltinESMExports();
+  };
+  const getBuiltinModule = process.getBuiltinModule;
+  process.getBuiltinModule = function guardedGetBuiltinModule(id: string) {
+    onBuiltin(id);
+    return getBuiltinModule.call(process, id);
+  } as typeof process.getBuiltinModule;
+  return onBuiltin;
+}

@@ -1,0 +1,74 @@
+import { NODE_FLAGS_ONLY_ON_COMMAND_LINE, NODE_OPTION_ALIASES, NODE_OPTIONS_WITH_VALUE } from '../node-features.js';
+
+/** One option Node reads, by its long name, with its value ('' for a flag). */
+export interface NodeFlag {
+  name: string;
+  value: string;
+}
+
+/**
+ * NODE_OPTIONS split as Node splits it: on spaces only; `"` opens and closes a
+ * quoted part, inside which a backslash takes the next character as is.
+ * Undefined where Node refuses the value (then the child does not start).
+ */
+export function splitNodeOptions(value: string): string[] | undefined {
+  const words: string[] = [];
+  let quoted = false;
+  let startsWord = true;
+  for (let i = 0; i < value.length; i++) {
+    let c = value[i]!;
+    if (c === '\\' && quoted) {
+      if (i + 1 === value.length) return undefined;
+      c = value[++i]!;
+    } else if (c === ' ' && !quoted) {
+      startsWord = true;
+      continue;
+    } else if (c === '"') {
+      quoted = !quoted;
+      continue;
+    }
+    if (startsWord) words.push(c);
+    else words[words.length - 1] += c;
+    startsWord = false;
+  }
+  return quoted ? undefined : words;
+}
+
+/**
+ * The options Node reads from `words` (a child's arguments after the
+ * executable, a Worker's execArgv, or NODE_OPTIONS split), as Node reads them:
+ * `--name=value`, `--name value` for options that take one, short names and
+ * aliases, `_` for `-`; reading stops at `--`, `-` or the script. After an
+ * option this table does not know, the next word may be its value: it is
+ * skipped and reading goes on, so an unknown option can only make more words
+ * read as options, never fewer.
+ */
+export function readNodeFlags(words: readonly string[]): NodeFlag[] {
+  const flags: NodeFlag[] = [];
+  let mayBeValue = false;
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i]!;
+    if (word === '--' || word === '-') break;
+    if (!word.startsWith('-')) {
+      if (!mayBeValue) break;
+      mayBeValue = false;
+      continue;
+    }
+    const eq = word.indexOf('=');
+    const name = longName(eq === -1 ? word : word.slice(0, eq));
+    mayBeValue = false;
+    if (eq !== -1) flags.push({ name, value: word.slice(eq + 1) });
+    else if (NODE_OPTIONS_WITH_VALUE.has(name)) flags.push({ name, value: words[++i] ?? '' });
+    else {
+      flags.push({ name, value: '' });
+      mayBeValue = !process.allowedNodeEnvironmentFlags.has(name) && !NODE_FLAGS_ONLY_ON_COMMAND_LINE.has(name);
+    }
+  }
+  return flags;
+}
+
+function longName(word: string): string {
+  const alias = NODE_OPTION_ALIASES[word];
+  if (alias !== undefined) return alias;
+  return word.startsWith('--') ? `--${word.slice(2).replaceAll('_', '-')}` : word;
+}

@@ -1,0 +1,92 @@
+import diagnostics from 'node:diagnostics_channel';
+import { ErrorCodes, TrustloadError } from '../errors.js';
+import { processStartBindings, readNativeSpawn, type NativeSpawn } from '../node-features.js';
+import type { StartJudge } from './judge-start.js';
+import { envPairs, type PinnedEnvironment } from './pinned-env.js';
+
+type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
+
+/**
+ * Guards every way JavaScript starts a process, below the options Node
+ * builds and below any diagnostics subscriber that could still change them:
+ * the native spawn every child_process call (and `new ChildProcess().spawn`)
+ * ends in, spawnSync's native spawn, and process.execve. Each start gets the
+ * pinned environment and has its early loads judged first. The bindings
+ * themselves are refused to code in enforce mode.
+ */
+export function guardProcessStarts(pinned: PinnedEnvironment, judge: StartJudge, enforce: boolean): void {
+  const { processPrototype, spawnSync } = processStartBindings();
+  lockMethod(processPrototype, 'spawn', (original) =>
+    function guardedNativeSpawn(this: unknown, ...args: unknown[]) {
+      const { spawn, rebuild } = readNativeSpawn(args);
+      return original.apply(this, rebuild(checkStart(spawn, pinned, judge)));
+    },
+  );
+  lockMethod(spawnSync, 'spawn', (original) =>
+    function guardedSpawnSync(this: unknown, ...args: unknown[]) {
+      const { spawn, rebuild } = readNativeSpawn(args);
+      return original.apply(this, rebuild(checkStart(spawn, pinned, judge)));
+    },
+  );
+  guardExecve(pinned, judge, enforce);
+  refuseBindings(enforce);
+}
+
+/** The checked start: strings only (read once), the pinned environment, early loads judged. */
+function checkStart(spawn: NativeSpawn, pinned: PinnedEnvironment, judge: StartJudge): { file: string; args: string[]; envPairs: string[] } {
+  if (typeof spawn.file !== 'string' || !Array.isArray(spawn.args) || (spawn.envPairs !== undefined && !Array.isArray(spawn.envPairs))) {
+    throw new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, 'a process start whose file, arguments or environment are not plain strings cannot be checked');
+  }
+  const args = spawn.args.map(String);
+  // No list at all: the child would inherit this process's current environment.
+  const given = spawn.envPairs === undefined ? envPairs(process.env) : (spawn.envPairs as unknown[]).map(String);
+  const { pairs, callerNodeOptions } = pinned.rewrite(given);
+  const cwd = typeof spawn.cwd === 'string' && spawn.cwd !== '' ? spawn.cwd : process.cwd();
+  judge.process({ file: spawn.file, args, cwd, env: pairs, callerNodeOptions });
+  return { file: spawn.file, args, envPairs: pairs };
+}
+
+function guardExecve(pinned: PinnedEnvironment, judge: StartJudge, enforce: boolean): void {
+  const execve = (process as unknown as { execve?: AnyFunction }).execve;
+  if (typeof execve !== 'function') return;
+  const channel = diagnostics.channel('process.execve');
+  (process as unknown as { execve: AnyFunction }).execve = function guardedExecve(this: unknown, file: unknown, args: unknown = [], env: unknown = process.env) {
+    // Node publishes the final arguments to subscribers, which may change them after this check.
+    if (channel.hasSubscribers) refuse(new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, 'process.execve with a process.execve diagnostics subscriber cannot be checked'), enforce);
+    if (typeof env !== 'object' || env === null) throw new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, 'process.execve needs an environment object');
+    const checked = checkStart({ file, args, cwd: undefined, envPairs: envPairs(env as Record<string, unknown>) }, pinned, judge);
+    const pinnedEnv: Record<string, string> = {};
+    for (const pair of [...checked.envPairs].reverse()) {
+      const eq = pair.indexOf('=', 1);
+      if (eq !== -1) pinnedEnv[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+    return execve.call(this, checked.file, checked.args, pinnedEnv);
+  };
+}
+
+/** The raw bindings start processes the wrappers above cannot see coming (their objects are wrapped, but not every use). */
+function refuseBindings(enforce: boolean): void {
+  const processWithBinding = process as unknown as { binding: (name: string) => unknown };
+  const binding = processWithBinding.binding;
+  processWithBinding.binding = function guardedBinding(this: unknown, name: unknown) {
+    const id = String(name);
+    if (id === 'spawn_sync' || id === 'process_wrap') {
+      refuse(new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, `process.binding('${id}') starts processes outside child_process`), enforce);
+    }
+    return binding.call(this ?? process, id);
+  };
+}
+
+/** Replaces `target[name]` for good: neither reassigned nor deleted, so the native function stays out of reach. */
+function lockMethod(target: Record<string, unknown>, name: string, wrap: (original: AnyFunction) => AnyFunction): void {
+  const original = target[name] as AnyFunction;
+  Object.defineProperty(target, name, { value: wrap(original), writable: false, configurable: false, enumerable: true });
+}
+
+function refuse(error: TrustloadError, enforce: boolean): void {
+  if (enforce) {
+    process.stderr.write(`trustload: ${error.describe()}\n`);
+    throw error;
+  }
+  process.stderr.write(`trustload: WARNING: ${error.describe()} (allowed: permissive mode)\n`);
+}
