@@ -75,10 +75,10 @@ const ARTIFACT = Buffer.from('hello, trustload\n');
 // release workflow gets from the real Fulcio. The look-alike differs only in
 // the repository name, so a policy that does prefix or substring matching on
 // the identity would wrongly accept it.
-const ISSUER = 'https://token.actions.githubusercontent.com';
-const REPOSITORY = 'acme/plugins';
+export const ISSUER = 'https://token.actions.githubusercontent.com';
+export const REPOSITORY = 'acme/plugins';
 const LOOKALIKE_REPOSITORY = 'acme/plugins-evil';
-const identityFor = (repository) =>
+export const identityFor = (repository) =>
   `https://github.com/${repository}/.github/workflows/release.yml@refs/heads/main`;
 
 const TRUSTED_ROOT_V01_MEDIA_TYPE =
@@ -158,7 +158,7 @@ function unsignedJWT(claims) {
 // full workflow URL in `sub` to get the certificate the real one would issue.
 // The other claims become the usual GitHub extensions (source repository,
 // ref, digest, ...), which keeps the certificate realistic.
-function githubActionsToken(repository) {
+export function githubActionsToken(repository) {
   const workflowRef = `${repository}/.github/workflows/release.yml@refs/heads/main`;
   return unsignedJWT({
     iss: ISSUER,
@@ -220,7 +220,7 @@ function distinguishedName(der) {
 // trusted roots free of random port numbers. Rekor's checkpoint signature
 // carries the log's host name and the verifier matches it against the tlog's
 // baseUrl, so the mock log is told its public name, not its 127.0.0.1 URL.
-async function startInstance(name) {
+export async function startInstance(name) {
   const publicURL = (service) => `https://${service}.${name}.trustload.test`;
 
   // Every service gets its own P-256 key, as in a real deployment.
@@ -783,10 +783,13 @@ function selfCheck() {
   });
 }
 
-await generate();
-selfCheck();
-if (failures > 0) {
-  console.error(`\n${failures} fixture check(s) FAILED`);
-  process.exit(1);
+// Importable (scripts/generate-manifest-fixtures.mjs starts its own instance with startInstance).
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  await generate();
+  selfCheck();
+  if (failures > 0) {
+    console.error(`\n${failures} fixture check(s) FAILED`);
+    process.exit(1);
+  }
+  console.log(`\nwrote ${bundleFixtures.length} bundle fixtures to ${FIXTURES}; all checks passed`);
 }
-console.log(`\nwrote ${bundleFixtures.length} bundle fixtures to ${FIXTURES}; all checks passed`);

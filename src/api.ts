@@ -1,8 +1,13 @@
 import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { Readable } from 'node:stream';
 import { ErrorCodes, TrustloadError } from './errors.js';
 import { readArtifactFile } from './io/read.js';
+import { signedDirectoriesFor } from './guard/directories.js';
 import type { FileDecision, GuardStats } from './guard/guard.js';
+import { checkBytes } from './manifest/check-bytes.js';
+import { verifiedReadStream } from './manifest/read-stream.js';
+import { describeDirectory, type VerifiedDirectory } from './manifest/describe.js';
 import { activeGuard } from './register.js';
 
 export type VerifyResult = Omit<FileDecision, 'bytes'>;
@@ -22,12 +27,49 @@ export function verifyFile(path: string): VerifyResult {
  * A file no rule protects is read as is, unless the policy denies unmatched files.
  */
 export function readVerifiedSync(path: string): Buffer {
+  const covered = signedDirectories().covering(resolve(path));
+  if (covered !== undefined) {
+    const bytes = readArtifactFile(covered.path);
+    checkBytes(covered.entry, bytes, covered.path);
+    return bytes;
+  }
   const decision = decide(path);
   return decision.bytes ?? readArtifactFile(decision.path);
 }
 
 export async function readVerified(path: string): Promise<Buffer> {
   return readVerifiedSync(path);
+}
+
+/**
+ * A file's verified bytes as a stream. Inside a signed directory each shard
+ * is released only after its digest matched, so files larger than memory
+ * can be read verified; elsewhere it streams what readVerified returns.
+ */
+export function createVerifiedReadStream(path: string): Readable {
+  const covered = signedDirectories().covering(resolve(path));
+  return covered !== undefined ? verifiedReadStream(covered) : Readable.from([readVerifiedSync(path)], { objectMode: false });
+}
+
+/**
+ * Verifies a signed directory as a whole: its manifest bundle for the signers
+ * of the rule that covers it, that it holds exactly the files the manifest
+ * lists, and every file's bytes (streamed, sharded where the manifest is).
+ */
+export type { VerifiedDirectory };
+
+export async function verifyDirectory(dir: string): Promise<VerifiedDirectory> {
+  let real: string;
+  try {
+    real = realpathSync.native(resolve(dir));
+  } catch (err) {
+    throw new TrustloadError(ErrorCodes.MISSING_FILE, `cannot read the directory: ${(err as Error).message}`, { path: resolve(dir), cause: err });
+  }
+  return describeDirectory(await signedDirectories().verifyAll(real));
+}
+
+function signedDirectories() {
+  return signedDirectoriesFor(activeGuard());
 }
 
 export function stats(): GuardStats {

@@ -1,4 +1,13 @@
-export { readVerified, readVerifiedSync, stats, verifyFile, type VerifyResult } from './api.js';
+export {
+  createVerifiedReadStream,
+  readVerified,
+  readVerifiedSync,
+  stats,
+  verifyDirectory,
+  verifyFile,
+  type VerifiedDirectory,
+  type VerifyResult,
+} from './api.js';
 export { ErrorCodes, TrustloadError, type ErrorCode } from './errors.js';
 export { DECISION_CHANNEL, type Decision } from './guard/events.js';
 export type { GuardStats } from './guard/guard.js';

@@ -7,7 +7,7 @@ import { verifyBlob, VERIFY_BLOB_HELP } from './verify-blob.js';
 const HELP = `Usage: trustload COMMAND [options]
 
 Commands:
-  verify [PATH...]                               check files against the policy, as the loader would
+  verify [PATH...]                               check files and signed directories against the policy
   verify-blob FILE_OR_DIGEST --bundle FILE ...   verify one artifact against one bundle
   inspect BUNDLE                                 show what a bundle claims (no verification)
   policy check | explain PATH                    validate the policy; say what applies to a path
@@ -23,14 +23,14 @@ ${INSPECT_HELP}
 
 ${POLICY_HELP}`;
 
-const COMMANDS: Record<string, (args: string[], io: Io) => number> = {
+const COMMANDS: Record<string, (args: string[], io: Io) => number | Promise<number>> = {
   verify,
   'verify-blob': verifyBlob,
   inspect,
   policy,
 };
 
-export function main(argv: string[], io: Io = processIo): number {
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
   const [command, ...args] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     io.out(HELP);
@@ -43,7 +43,7 @@ export function main(argv: string[], io: Io = processIo): number {
   }
   const json = args.includes('--json');
   try {
-    return run(args, io);
+    return await run(args, io);
   } catch (err) {
     // parseArgs reports unknown or malformed options as TypeErrors with an ERR_PARSE_ARGS_* code.
     const parseCode = (err as { code?: unknown }).code;

@@ -2,7 +2,9 @@ import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ErrorCodes, TrustloadError } from '../errors.js';
-import type { FileDecision } from '../guard/guard.js';
+import { signedDirectoriesFor } from '../guard/directories.js';
+import type { FileDecision, Guard } from '../guard/guard.js';
+import { describeDirectory, type VerifiedDirectory } from '../manifest/describe.js';
 import { cliGuard } from './policy-guard.js';
 import { EXIT_REFUSED, EXIT_USAGE, EXIT_VERIFIED, type Io } from './output.js';
 
@@ -10,7 +12,10 @@ export const VERIFY_HELP = `Usage: trustload verify [PATH...] [--policy FILE] [-
 
 Checks files and directories against the policy exactly as a guarded process
 would load them: the rule that protects each file, its bundle, its signer.
-Directories are walked (bundles themselves are skipped). With no PATH, every
+A directory that holds a manifest bundle (manifest.sigstore.json, or the
+rule's "bundle") is checked as one signed unit: the manifest's signature, that
+it holds exactly the files listed, and every file's bytes. Other directories
+are walked (bundles themselves are skipped). With no PATH, every
 file under the policy's folder that a rule protects (node_modules and .git
 are not walked). The policy is --policy, else TRUSTLOAD_POLICY, else
 ./trustload.policy.json. Always judged as in enforce mode.
@@ -26,9 +31,10 @@ interface Outcome {
   rule?: string;
   signer?: FileDecision['signer'];
   error?: ReturnType<TrustloadError['toJSON']>;
+  directory?: VerifiedDirectory;
 }
 
-export function verify(args: string[], io: Io): number {
+export async function verify(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     options: { policy: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } },
@@ -43,8 +49,13 @@ export function verify(args: string[], io: Io): number {
   const onlyProtected = positionals.length === 0;
   const roots = onlyProtected ? [guard.loaded.baseDir] : positionals.map((p) => resolve(p));
   const outcomes: Outcome[] = [];
+  const directories = signedDirectoriesFor(guard);
   for (const root of roots) {
-    for (const file of filesUnder(root)) {
+    for (const file of filesUnder(root, (dir) => directories.holdsManifest(dir))) {
+      if (typeof file !== 'string') {
+        outcomes.push(await checkDirectory(guard, file.directory));
+        continue;
+      }
       let real: string;
       try {
         real = realpathSync(file);
@@ -67,7 +78,9 @@ export function verify(args: string[], io: Io): number {
     io.out(JSON.stringify({ policy: guard.loaded.file, verified: failed.length === 0, files: outcomes }, null, 2));
   } else {
     for (const o of outcomes) {
-      if (o.decision === 'verified') io.out(`verified   ${o.path} (rule "${o.rule}", signer "${o.signer?.signer}")`);
+      if (o.decision === 'verified' && o.directory) {
+        io.out(`verified   ${o.path}/ (signed directory, ${o.directory.files.length} file(s), rule "${o.rule}", signer "${o.signer?.signer}")`);
+      } else if (o.decision === 'verified') io.out(`verified   ${o.path} (rule "${o.rule}", signer "${o.signer?.signer}")`);
       else if (o.decision === 'unmatched') io.out(`unmatched  ${o.path} (no rule; allowed)`);
       else io.err(`refused    ${o.path}: ${o.error?.code}: ${o.error?.message}`);
     }
@@ -77,12 +90,27 @@ export function verify(args: string[], io: Io): number {
   return failed.length > 0 ? EXIT_REFUSED : EXIT_VERIFIED;
 }
 
+/** A signed directory, checked as one unit: manifest, closed set, every file's bytes. */
+async function checkDirectory(guard: Guard, dir: string): Promise<Outcome> {
+  try {
+    const directory = describeDirectory(await signedDirectoriesFor(guard).verifyAll(dir));
+    return { path: dir, decision: 'verified', rule: directory.rule, signer: directory.signer, directory };
+  } catch (err) {
+    if (!(err instanceof TrustloadError) || err.code === ErrorCodes.POLICY) throw err;
+    return refused(err.path === undefined ? new TrustloadError(err.code, err.message, { path: dir, rule: err.rule, expected: err.expected, found: err.found }) : err);
+  }
+}
+
 function refused(error: TrustloadError): Outcome {
   return { path: error.path ?? '(unknown)', decision: 'refused', rule: error.rule, error: error.toJSON() };
 }
 
-/** A file, or every file below a directory; bundles are signatures, not resources, and are skipped. */
-function* filesUnder(path: string): Generator<string> {
+/**
+ * A file, or every file below a directory; bundles are signatures, not
+ * resources, and are skipped. A signed directory is yielded whole (by its
+ * real path), not walked.
+ */
+function* filesUnder(path: string, isSigned: (dir: string) => boolean): Generator<string | { directory: string }> {
   let isDirectory: boolean;
   try {
     isDirectory = statSync(path).isDirectory();
@@ -94,10 +122,15 @@ function* filesUnder(path: string): Generator<string> {
     yield path;
     return;
   }
+  const real = realpathSync(path);
+  if (isSigned(real)) {
+    yield { directory: real };
+    return;
+  }
   for (const entry of readdirSync(path, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
     const child = join(path, entry.name);
     if (entry.isDirectory()) {
-      if (!SKIPPED_DIRS.has(entry.name)) yield* filesUnder(child);
+      if (!SKIPPED_DIRS.has(entry.name)) yield* filesUnder(child, isSigned);
     } else if (!entry.name.endsWith('.sigstore.json')) {
       yield child;
     }

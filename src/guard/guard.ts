@@ -166,6 +166,11 @@ export class Guard {
     return this.rules.classify(realPath, loads, asModule);
   }
 
+  /** Verifies a signed directory's manifest bundle for the signers of rule `rule` (no mode: a directory check only reports). */
+  verifyManifest(bundle: Buffer, bundlePath: string, rule: string): ReturnType<RuleVerifier['verifyManifest']> {
+    return this.#ruleVerifier().verifyManifest(bundle, bundlePath, rule);
+  }
+
   /** Decides a load that has no file path (data:, http:, ...): the policy's `unmatched` setting. */
   loadUrl(url: string, options: LoadOptions): void {
     this.#unmatched(url.length > 200 ? `${url.slice(0, 200)}...` : url, now(), options);

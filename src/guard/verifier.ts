@@ -8,6 +8,8 @@ import { parsePublicKeyPem } from '../trust/keys.js';
 import type { TrustFiles } from '../trust/read-trust.js';
 import { resolveSigners } from '../trust/signers.js';
 import { parseTrustedRoot, type NamedTrustedRoot } from '../trust/trusted-root.js';
+import { verifyManifestBundle } from '../manifest/verify-manifest.js';
+import type { ManifestContent } from '../manifest/types.js';
 import { VerificationCache } from '../verify/cache.js';
 import type { SignerSpec, VerifiedSigner } from '../verify/signers.js';
 import { verifyBundle } from '../verify/verify-bundle.js';
@@ -15,6 +17,8 @@ import { verifyBundle } from '../verify/verify-bundle.js';
 export interface RuleVerifier {
   /** Verifies artifact bytes against bundle bytes for the signers of one rule; errors carry the artifact's digest. */
   verify(artifact: Buffer, bundle: Buffer, bundlePath: string, rule: string): { signer: VerifiedSigner; digest: string };
+  /** Verifies a directory's manifest bundle for the signers of one rule and returns the resources it signs. */
+  verifyManifest(bundle: Buffer, bundlePath: string, rule: string): { content: ManifestContent; signer: VerifiedSigner };
   cacheHits(): number;
 }
 
@@ -39,6 +43,10 @@ export function createRuleVerifier(policy: Policy, trust: TrustFiles): RuleVerif
       } catch (err) {
         throw err instanceof TrustloadError ? withContext(err, { digest }) : err;
       }
+    },
+    verifyManifest(bundle, bundlePath, rule) {
+      const allowed = ruleSigners.get(rule) ?? [];
+      return verifyManifestBundle(bundle, bundlePath, allowed);
     },
     cacheHits: () => cache.hits,
   };

@@ -5,7 +5,7 @@ import { ErrorCodes, TrustloadError, type ErrorCode } from '../errors.js';
 export const MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
 
 /** Artifacts are code and content read whole into memory; anything larger is not something to load. */
-const MAX_ARTIFACT_BYTES = 1024 * 1024 * 1024;
+export const MAX_ARTIFACT_BYTES = 1024 * 1024 * 1024;
 
 /**
  * Reads an artifact (the file being checked, or returned by readVerified)
