@@ -130,7 +130,8 @@ class PathBuilder {
   build(leaf: Certificate): Certificate[] {
     const path = this.#extend(leaf, [], 0);
     if (path !== undefined) return path;
-    throw certificateError(this.#firstProblem ?? `the signing certificate (${leaf.subject}) does not chain to CA "${this.ca.name}"`, {
+    if (this.#firstProblem !== undefined) throw certificateError(this.#firstProblem);
+    throw certificateError(`the signing certificate (${leaf.subject}) does not chain to CA "${this.ca.name}"`, {
       expected: `a certificate issued under ${this.ca.root.subject}`,
       found: `issuer ${leaf.issuer}`,
     });
@@ -142,8 +143,12 @@ class PathBuilder {
       if (issuer === cert || used.includes(issuer)) continue;
       const isRoot = issuer === this.ca.root;
       if (!isRoot && used.length + 1 >= MAX_PATH_LENGTH) continue;
-      if (!this.#signedBy(cert, issuer)) continue;
-      const problem = issuerProblem(issuer, this.times, below);
+      if (cert.issuer !== issuer.subject || !this.#signedBy(cert, issuer)) continue;
+      // The signature is genuine: from here on, a refusal names what this issuer may not do.
+      const problem =
+        issuerProblem(issuer, this.times, below) ??
+        // OpenSSL's own issuer test (key identifiers, key usage) as the last word.
+        (cert.node.checkIssued(issuer.node) ? undefined : 'does not match its key identifiers or may not sign certificates');
       if (problem !== undefined) {
         this.#firstProblem ??= `certificate ${issuer.subject}, which issued ${cert.subject}, ${problem}`;
         continue;
@@ -157,8 +162,7 @@ class PathBuilder {
 
   #signedBy(cert: Certificate, issuer: Certificate): boolean {
     if (++this.#checks > MAX_ISSUER_CHECKS) throw certificateError('the certificate chain is too tangled to build a path through');
-    // checkIssued compares names and key identifiers; the signature check is what proves it.
-    return cert.node.checkIssued(issuer.node) && cert.node.verify(issuer.node.publicKey);
+    return cert.node.verify(issuer.node.publicKey);
   }
 }
 
