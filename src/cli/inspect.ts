@@ -118,7 +118,9 @@ function render(path: string, s: BundleSummary): string {
   const lines = [`${path} (NOT verified: this only shows what the bundle claims)`, `  media type:   ${s.mediaType}`, `  content:      ${s.content}`];
   if ('certificate' in s.signer) {
     const c = s.signer.certificate;
-    lines.push(`  subject:      ${c.subject || '(empty)'}`, `  identity:     ${c.identity ?? '(none)'}`, `  issuer:       ${c.issuer ?? '(none)'}`);
+    // Fulcio certificates have an empty subject; a private CA's leaf is named by it.
+    if (c.subject !== '') lines.push(`  cert subject: ${c.subject}`);
+    lines.push(`  identity:     ${c.identity ?? '(none)'}`, `  issuer:       ${c.issuer ?? '(none)'}`);
     for (const [name, value] of Object.entries(c.claims)) lines.push(`  claim:        ${name}=${value}`);
     lines.push(`  certificate:  valid ${c.notBefore} to ${c.notAfter}${c.chainLength > 1 ? `, ${c.chainLength - 1} more in the chain` : ''}`);
   } else {
