@@ -55,6 +55,13 @@ const withForeignEntry = (() => {
   bundle.verificationMaterial.tlogEntries = readJson(fixture('keyless').bundle).verificationMaterial.tlogEntries;
   return writeIn(work, 'ca-with-tlog.sigstore.json', bundle);
 })();
+// A chain padded with copies of its intermediate: parsing and checking it is bounded.
+const padded = (() => {
+  const bundle = readJson(fixture('ca-signed').bundle);
+  const [leaf, intermediate] = bundle.verificationMaterial.x509CertificateChain.certificates;
+  bundle.verificationMaterial.x509CertificateChain.certificates = [leaf, ...Array(10).fill(intermediate)];
+  return writeIn(work, 'ca-padded.sigstore.json', bundle);
+})();
 
 /**
  * A v0.3 bundle over `bytes` as model_signing's certificate method writes it,
@@ -147,6 +154,12 @@ const cases = [
     name: 'a log entry that no named root verifies refuses the bundle',
     args: ['verify-blob', fixture('ca-signed').artifact, '--bundle', withForeignEntry, '--ca', CORP, '--certificate-subject', SUBJECT, '--insecure-ignore-tlog'],
     check: refused('ERR_TRUSTLOAD_TLOG'),
+  },
+
+  {
+    name: 'a chain of more than 10 certificates',
+    args: ['verify-blob', fixture('ca-signed').artifact, '--bundle', padded, '--ca', CORP, '--certificate-subject', SUBJECT, '--insecure-ignore-tlog'],
+    check: refused('ERR_TRUSTLOAD_BAD_BUNDLE', /carries 11 certificates; at most 10/),
   },
 
   // Keyless signers never take a chain that carries a root or a v0.3 chain.
