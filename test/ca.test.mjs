@@ -313,6 +313,10 @@ t.test('trust.cas and ca signers are checked at start-up', async (t) => {
   assertDidNotStart(t, await start({ signer: { ca: 'corp', subject: SUBJECT, subjectPattern: '^CN=x$' } }), { mentions: ['not both'] });
   assertDidNotStart(t, await start({ signer: { ca: 'corp', subjectPattern: 'CN=.*' } }), { mentions: ['signers.corp-models.subjectPattern', 'must be a valid regular expression that starts with ^'] });
   assertDidNotStart(t, await start({ caFile: Buffer.from('not a certificate\n') }), { mentions: ['is not a list of PEM "CERTIFICATE" blocks'] });
+  assertDidNotStart(t, await start({ signer: { ca: 'corporate', subject: SUBJECT } }), { mentions: ['signers.corp-models.ca: unknown CA "corporate"'] });
+  assertDidNotStart(t, await start({ signer: { ca: 'corp', subject: SUBJECT, issuer: 'https://token.actions.githubusercontent.com' } }), {
+    mentions: ['signers.corp-models: unknown key "issuer"'],
+  });
 });
 
 t.test('policy check prints the digest of a trust.cas file and refuses a CA file without one root', async (t) => {
