@@ -50,21 +50,20 @@ export function verifyBundle(bundle: Bundle, artifact: Artifact, signers: readon
     });
   }
   const chain = certificateChain(bundle);
-  const signed = entity;
   const certificate = entity.key.certificate;
   // A bundle is offered to the CA signers and to the keyless ones; when both refuse, the
   // refusal that got past the certificate chain says more than "not issued by this CA".
   const failures: TrustloadError[] = [];
   if (cas.length > 0) {
     try {
-      return verifyWithCas(signed, chain, cas);
+      return verifyWithCas(entity, chain, cas);
     } catch (err) {
       failures.push(fromLibraryError(err));
     }
   }
   if (keyless.length > 0) {
     try {
-      return verifyKeyless(bundle, signed, chain, certificate, keyless);
+      return verifyKeyless(bundle, entity, chain, certificate, keyless);
     } catch (err) {
       failures.push(fromLibraryError(err));
     }
