@@ -26,6 +26,9 @@ import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// @peculiar/x509 (what @sigstore/mock builds certificates with) needs this polyfill loaded first.
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
 import {
   assertBundleLatest,
   BUNDLE_V03_MEDIA_TYPE,
@@ -409,6 +412,231 @@ async function signWithKey(key, { dsse, instance, tlog = false }) {
 }
 
 // ---------------------------------------------------------------------------
+// A private certificate authority (the `ca` signer)
+// ---------------------------------------------------------------------------
+
+// What model_signing's `certificate` method writes: a v0.3 bundle whose
+// verification material is the leaf and its chain (no Sigstore services, no
+// log entry, no timestamp), signed with the leaf's key. The certificates are
+// made with @peculiar/x509 (what @sigstore/mock builds its CA with).
+x509.cryptoProvider.set(crypto.webcrypto);
+const CA_ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+// Every CA certificate is valid from 2020 on, so that a leaf can have expired inside its issuer's validity.
+const CA_NOT_BEFORE = new Date('2020-01-01T00:00:00Z');
+const CA_NOT_AFTER = new Date('2046-01-01T00:00:00Z');
+// @peculiar/x509 encodes a name in the order written; openssl (RFC 4514) prints it last RDN first.
+const LEAF_SUBJECT = 'O=Acme, OU=ML, CN=model-release';
+const LEAF_SUBJECT_RFC4514 = 'CN=model-release,OU=ML,O=Acme';
+const LEAF_URI = 'https://models.acme.test/signers/release';
+const LEAF_EMAIL = 'release@acme.test';
+let caSerial = 0x1000;
+
+const newCaKeys = () => crypto.webcrypto.subtle.generateKey(CA_ALGORITHM, true, ['sign', 'verify']);
+
+async function keyIdentifiers(keys, issuerKeys) {
+  return [
+    await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    await x509.AuthorityKeyIdentifierExtension.create(issuerKeys.publicKey),
+  ];
+}
+
+async function rootCertificate(name, keys) {
+  return x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: (caSerial++).toString(16),
+    name,
+    notBefore: CA_NOT_BEFORE,
+    notAfter: CA_NOT_AFTER,
+    keys,
+    signingAlgorithm: CA_ALGORITHM,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+}
+
+// `ca: false` makes a certificate that claims no CA powers (it must not be able to issue).
+async function intermediateCertificate(name, keys, issuer, { pathLength, ca = true } = {}) {
+  return x509.X509CertificateGenerator.create({
+    serialNumber: (caSerial++).toString(16),
+    subject: name,
+    issuer: issuer.cert.subject,
+    notBefore: CA_NOT_BEFORE,
+    notAfter: CA_NOT_AFTER,
+    publicKey: keys.publicKey,
+    signingKey: issuer.keys.privateKey,
+    signingAlgorithm: CA_ALGORITHM,
+    extensions: [
+      new x509.BasicConstraintsExtension(ca, pathLength, true),
+      new x509.KeyUsagesExtension(ca ? x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign : x509.KeyUsageFlags.digitalSignature, true),
+      ...(await keyIdentifiers(keys, issuer.keys)),
+    ],
+  });
+}
+
+async function leafCertificate(keys, issuer, { usage = x509.ExtendedKeyUsage.codeSigning, notBefore, notAfter } = {}) {
+  const now = wholeSecond(Date.now());
+  return x509.X509CertificateGenerator.create({
+    serialNumber: (caSerial++).toString(16),
+    subject: LEAF_SUBJECT,
+    issuer: issuer.cert.subject,
+    notBefore: notBefore ?? new Date(now.getTime() - HOUR),
+    notAfter: notAfter ?? CA_NOT_AFTER,
+    publicKey: keys.publicKey,
+    signingKey: issuer.keys.privateKey,
+    signingAlgorithm: CA_ALGORITHM,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([usage]),
+      new x509.SubjectAlternativeNameExtension([
+        { type: 'url', value: LEAF_URI },
+        { type: 'email', value: LEAF_EMAIL },
+      ]),
+      ...(await keyIdentifiers(keys, issuer.keys)),
+    ],
+  });
+}
+
+// One CA certificate with its key pair, as the helpers above take an issuer.
+const authority = async (make, keys) => ({ keys, cert: await make(keys) });
+
+// Signs the artifact (or the in-toto statement about it) with the leaf's key and
+// packages it the way model_signing does.
+async function caBundle(leafKeys, chain, { dsse = false } = {}) {
+  const privateKey = crypto.KeyObject.from(leafKeys.privateKey);
+  const verificationMaterial = {
+    x509CertificateChain: { certificates: chain.map((cert) => ({ rawBytes: Buffer.from(cert.rawData).toString('base64') })) },
+    tlogEntries: [],
+  };
+  if (dsse) {
+    const payload = inTotoStatement();
+    const signature = crypto.sign('sha256', preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, payload), privateKey);
+    return {
+      mediaType: BUNDLE_V03_MEDIA_TYPE,
+      verificationMaterial,
+      dsseEnvelope: { payload: payload.toString('base64'), payloadType: IN_TOTO_PAYLOAD_TYPE, signatures: [{ sig: signature.toString('base64'), keyid: '' }] },
+    };
+  }
+  return {
+    mediaType: BUNDLE_V03_MEDIA_TYPE,
+    verificationMaterial,
+    messageSignature: {
+      messageDigest: { algorithm: 'SHA2_256', digest: sha256(ARTIFACT).toString('base64') },
+      signature: crypto.sign('sha256', ARTIFACT, privateKey).toString('base64'),
+    },
+  };
+}
+
+// What every CA fixture's self-check needs: the chain, as written, and who should accept it.
+const caFixtures = [];
+
+function writeCaFixture(dir, bundleJSON, row) {
+  writeFixtureFile(`${dir}/${ARTIFACT_NAME}`, ARTIFACT);
+  writeJSON(`${dir}/${ARTIFACT_NAME}.sigstore.json`, bundleJSON);
+  bundleFixtures.push({ dir, signer: `${LEAF_SUBJECT_RFC4514} (${LEAF_URI}, ${LEAF_EMAIL})`, tlog: null, tsa: false, ca: true, ...row });
+  caFixtures.push({ dir, ...row });
+}
+
+async function generateCaFixtures() {
+  const corp = await authority((keys) => rootCertificate('O=Acme, CN=Acme Test Root CA', keys), await newCaKeys());
+  const corpInt = await authority((keys) => intermediateCertificate('O=Acme, CN=Acme Test Intermediate CA', keys, corp, { pathLength: 0 }), await newCaKeys());
+  const other = await authority((keys) => rootCertificate('O=Acme, CN=Acme Test Root CA', keys), await newCaKeys());
+  const otherInt = await authority((keys) => intermediateCertificate('O=Acme, CN=Acme Test Intermediate CA', keys, other), await newCaKeys());
+  // The corp root again, same name and key, another serial: not the pinned bytes.
+  const reissued = await rootCertificate('O=Acme, CN=Acme Test Root CA', corp.keys);
+  const notCa = await authority((keys) => intermediateCertificate('O=Acme, CN=Acme Test Not A CA', keys, corp, { ca: false }), await newCaKeys());
+  // Below corpInt, whose path length constraint (0) allows no intermediate under it.
+  const tooDeep = await authority((keys) => intermediateCertificate('O=Acme, CN=Acme Test Sub-Intermediate CA', keys, corpInt), await newCaKeys());
+
+  const pem = (...certs) => certs.map((cert) => cert.toString('pem')).join('\n') + '\n';
+  writeFixtureFile('ca/corp-root.pem', pem(corp.cert));
+  writeFixtureFile('ca/corp-root-and-intermediate.pem', pem(corp.cert, corpInt.cert));
+  writeFixtureFile('ca/other-root.pem', pem(other.cert));
+
+  const leafKeys = await newCaKeys();
+  const leaf = await leafCertificate(leafKeys, corpInt);
+  const good = 'ca/corp-root.pem';
+  writeCaFixture('ca-signed', await caBundle(leafKeys, [leaf, corpInt.cert]), {
+    what: 'Message signature by a leaf of the corp CA, chain [leaf, intermediate], v0.3 bundle with an x509CertificateChain as model_signing writes it',
+    verifiedBy: good,
+    chain: ['leaf', 'corp intermediate'],
+    accepted: true,
+  });
+  writeCaFixture('ca-signed-dsse', await caBundle(leafKeys, [leaf, corpInt.cert], { dsse: true }), {
+    what: `DSSE envelope (${IN_TOTO_PAYLOAD_TYPE}) by the same leaf, chain [leaf, intermediate]`,
+    verifiedBy: good,
+    chain: ['leaf', 'corp intermediate'],
+    accepted: true,
+  });
+  writeCaFixture('ca-leaf-only', await caBundle(leafKeys, [leaf]), {
+    what: 'The same leaf alone: its intermediate must come from the pinned CA file',
+    verifiedBy: 'ca/corp-root-and-intermediate.pem (not ca/corp-root.pem alone)',
+    chain: ['leaf'],
+    accepted: true,
+  });
+  writeCaFixture('ca-with-root', await caBundle(leafKeys, [leaf, corpInt.cert, corp.cert]), {
+    what: 'The same leaf, chain [leaf, intermediate, corp root]: the root is byte-identical to ca/corp-root.pem',
+    verifiedBy: good,
+    chain: ['leaf', 'corp intermediate', 'corp root'],
+    accepted: true,
+  });
+  writeCaFixture('ca-with-other-root', await caBundle(leafKeys, [leaf, corpInt.cert, other.cert]), {
+    what: "The same leaf, chain [leaf, intermediate, the OTHER CA's root]",
+    verifiedBy: 'none (a root that is not the pinned one)',
+    chain: ['leaf', 'corp intermediate', 'other root'],
+    accepted: false,
+  });
+  writeCaFixture('ca-with-reissued-root', await caBundle(leafKeys, [leaf, corpInt.cert, reissued]), {
+    what: 'The same leaf, chain [leaf, intermediate, a re-issue of the corp root with the same name and key but another serial]',
+    verifiedBy: 'none (the root is not byte-identical to the pinned one)',
+    chain: ['leaf', 'corp intermediate', 'reissued root'],
+    accepted: false,
+  });
+
+  const otherKeys = await newCaKeys();
+  writeCaFixture('ca-other', await caBundle(otherKeys, [await leafCertificate(otherKeys, otherInt), otherInt.cert]), {
+    what: 'A leaf with the same subject and SANs from the OTHER CA (same names, other keys), chain [leaf, its intermediate]',
+    verifiedBy: 'ca/other-root.pem (must fail against ca/corp-root.pem)',
+    chain: ['leaf', 'other intermediate'],
+    accepted: false,
+  });
+  const expiredKeys = await newCaKeys();
+  const expired = await leafCertificate(expiredKeys, corpInt, {
+    notBefore: new Date('2021-01-01T00:00:00Z'),
+    notAfter: new Date('2022-01-01T00:00:00Z'),
+  });
+  writeCaFixture('ca-expired', await caBundle(expiredKeys, [expired, corpInt.cert]), {
+    what: 'A corp leaf valid only during 2021, chain [leaf, intermediate]; no timestamp, so it is checked now',
+    verifiedBy: 'none (expired)',
+    chain: ['leaf', 'corp intermediate'],
+    accepted: false,
+  });
+  const tlsKeys = await newCaKeys();
+  writeCaFixture('ca-no-codesigning', await caBundle(tlsKeys, [await leafCertificate(tlsKeys, corpInt, { usage: x509.ExtendedKeyUsage.serverAuth }), corpInt.cert]), {
+    what: 'A corp leaf whose extended key usage is serverAuth only, chain [leaf, intermediate]',
+    verifiedBy: 'none (not for code signing)',
+    chain: ['leaf', 'corp intermediate'],
+    accepted: false,
+  });
+  const underNotCaKeys = await newCaKeys();
+  writeCaFixture('ca-issuer-not-ca', await caBundle(underNotCaKeys, [await leafCertificate(underNotCaKeys, notCa), notCa.cert]), {
+    what: 'A leaf issued by a certificate of the corp root that is not a CA (CA:FALSE), chain [leaf, that certificate]',
+    verifiedBy: 'none (its issuer may not issue)',
+    chain: ['leaf', 'not-a-CA'],
+    accepted: false,
+  });
+  const deepKeys = await newCaKeys();
+  writeCaFixture('ca-path-too-long', await caBundle(deepKeys, [await leafCertificate(deepKeys, tooDeep), tooDeep.cert, corpInt.cert]), {
+    what: 'A leaf under a sub-intermediate of the corp intermediate, whose path length constraint is 0; chain [leaf, sub-intermediate, intermediate]',
+    verifiedBy: 'none (path length)',
+    chain: ['leaf', 'sub-intermediate', 'corp intermediate'],
+    accepted: false,
+  });
+}
+
+// ---------------------------------------------------------------------------
 // Writing fixtures
 // ---------------------------------------------------------------------------
 
@@ -546,6 +774,7 @@ async function generate() {
   } finally {
     await Promise.all([priv.close(), other.close()]);
   }
+  await generateCaFixtures();
 
   writeFixtureFile('README.md', readme());
 }
@@ -588,6 +817,9 @@ says.
 | \`keys/{p256,p384,ed25519,rsa}.pem\` | PKCS#8 private keys (RSA is 3072-bit) |
 | \`keys/{p256,p384,ed25519,rsa}.pub.pem\` | Their SPKI public keys |
 | \`artifacts/${ARTIFACT_NAME}\` | The signed artifact (every bundle directory holds an identical copy) |
+| \`ca/corp-root.pem\` | Root certificate of a private CA ("corp", \`CN=Acme Test Root CA,O=Acme\`), for \`trust.cas\` |
+| \`ca/corp-root-and-intermediate.pem\` | The same root, then its intermediate (\`CN=Acme Test Intermediate CA,O=Acme\`, path length 0) |
+| \`ca/other-root.pem\` | Root of a second private CA with the same names and other keys |
 
 ## Bundles
 
@@ -599,6 +831,10 @@ are valid for 10 minutes, and carry a URI SAN plus the issuer extensions.
 Key bundles name their key with \`publicKey.hint\` = base64(SHA-256(SPKI DER)).
 Rekor entries (\`hashedrekord\` 0.0.1, \`intoto\` 0.0.2) carry both a signed
 entry timestamp and an inclusion proof with a signed checkpoint.
+\`ca-*\` bundles are shaped as model_signing's \`certificate\` method writes
+them: v0.3 with an \`x509CertificateChain\`, no log entry, no timestamp; their
+leaves (ECDSA P-256) have the subject \`${LEAF_SUBJECT_RFC4514}\` (RFC 4514), a URI
+and an email SAN, and extended key usage codeSigning unless stated.
 
 | Bundle | What | Signer | tlog | TSA | Verifies with |
 | --- | --- | --- | --- | --- | --- |
@@ -711,7 +947,7 @@ function selfCheck() {
   }
 
   // Structure: v0.3, and the witnesses the README claims (and no others).
-  for (const f of bundleFixtures) {
+  for (const f of bundleFixtures.filter((f) => !f.ca)) {
     check(`${f.dir}: v0.3 bundle, tlog ${f.tlog ?? 'none'}, TSA ${f.tsa ? 'yes' : 'no'}`, () => {
       const bundle = readBundle(f.dir);
       assertBundleLatest(bundle);
@@ -783,10 +1019,39 @@ function selfCheck() {
   });
 }
 
+// CA bundles: @sigstore/verify cannot check a chain, so node:crypto checks the
+// signature with the leaf's key and each certificate's signature with the next one's.
+function caSelfCheck() {
+  for (const f of caFixtures) {
+    check(`${f.dir}: signed by its leaf, chain [${f.chain.join(', ')}]`, () => {
+      const json = readJSON(`${f.dir}/${ARTIFACT_NAME}.sigstore.json`);
+      const chain = json.verificationMaterial.x509CertificateChain.certificates.map(
+        (c) => new crypto.X509Certificate(Buffer.from(c.rawBytes, 'base64'))
+      );
+      assert(chain.length === f.chain.length, `chain of ${chain.length}`);
+      const key = chain[0].publicKey;
+      const ok = json.messageSignature
+        ? crypto.verify('sha256', ARTIFACT, key, Buffer.from(json.messageSignature.signature, 'base64'))
+        : crypto.verify(
+            'sha256',
+            preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, Buffer.from(json.dsseEnvelope.payload, 'base64')),
+            key,
+            Buffer.from(json.dsseEnvelope.signatures[0].sig, 'base64')
+          );
+      assert(ok, 'the signature does not verify with the leaf');
+      chain.slice(0, -1).forEach((cert, i) => {
+        if (f.chain[i + 1].endsWith('root') && f.chain[i + 1] !== 'corp root') return; // a foreign root issued nothing here
+        assert(cert.verify(chain[i + 1].publicKey), `certificate ${i} is not signed by certificate ${i + 1}`);
+      });
+    });
+  }
+}
+
 // Importable (scripts/generate-manifest-fixtures.mjs starts its own instance with startInstance).
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   await generate();
   selfCheck();
+  caSelfCheck();
   if (failures > 0) {
     console.error(`\n${failures} fixture check(s) FAILED`);
     process.exit(1);

@@ -1,4 +1,5 @@
-import { bundleFromJSON, ValidationError, type Bundle } from '@sigstore/bundle';
+import { assertBundleV02, bundleFromJSON, ValidationError, type Bundle } from '@sigstore/bundle';
+import { Bundle as BundleMessage } from '@sigstore/protobuf-specs';
 import { X509Certificate } from '@sigstore/core';
 import { ErrorCodes, TrustloadError } from '../errors.js';
 import { isPlainObject, parseJson } from '../io/json.js';
@@ -32,7 +33,7 @@ export function parseBundle(bytes: Uint8Array, source: string): Bundle {
   rejectMalformedBase64(json, source);
   let bundle: Bundle;
   try {
-    bundle = bundleFromJSON(json);
+    bundle = isV03WithChain(json) ? v03WithChain(json) : bundleFromJSON(json);
   } catch (err) {
     if (err instanceof ValidationError) {
       const fields = err.fields ?? [];
@@ -44,7 +45,7 @@ export function parseBundle(bytes: Uint8Array, source: string): Bundle {
     }
     throw bad(`bundle ${source} cannot be decoded: ${(err as Error).message}`, err);
   }
-  rejectRootInChain(bundle, source);
+  rejectUnparsableCertificates(bundle, source);
   rejectNegativeLogIndex(bundle, source);
   rejectProofCheckpointMismatch(bundle, source);
   return bundle;
@@ -93,23 +94,34 @@ function rejectMalformedBase64(json: Record<string, unknown>, source: string): v
   for (const path of BYTES_FIELDS) visit(json, path, '');
 }
 
+export const V03_MEDIA_TYPES = new Set(['application/vnd.dev.sigstore.bundle+json;version=0.3', 'application/vnd.dev.sigstore.bundle.v0.3+json']);
+
 /**
- * A chain that carries its own root would let the bundle bring the anchor it
- * is checked against; @sigstore/verify ignores everything after the leaf, so
- * we refuse such bundles outright, as the Sigstore clients do.
+ * model_signing's `certificate` method writes v0.3 bundles that carry a leaf
+ * and its chain, which @sigstore/bundle's v0.3 check refuses outright. Such a
+ * bundle is held to the v0.2 rules (the same but for the chain); the verifier
+ * then accepts the chain only for ca signers (src/verify/verify-bundle.ts).
  */
-function rejectRootInChain(bundle: Bundle, source: string): void {
+function isV03WithChain(json: Record<string, unknown>): boolean {
+  const material = json.verificationMaterial;
+  return V03_MEDIA_TYPES.has(json.mediaType as string) && isPlainObject(material) && Object.hasOwn(material, 'x509CertificateChain');
+}
+
+function v03WithChain(json: Record<string, unknown>): Bundle {
+  const bundle = BundleMessage.fromJSON(json);
+  assertBundleV02(bundle);
+  return bundle as Bundle;
+}
+
+/** Every certificate must at least decode; whether it may stand where it is, the verifier decides. */
+function rejectUnparsableCertificates(bundle: Bundle, source: string): void {
   const content = bundle.verificationMaterial.content;
   if (content.$case !== 'x509CertificateChain') return;
   content.x509CertificateChain.certificates.forEach((raw, i) => {
-    let cert: X509Certificate;
     try {
-      cert = X509Certificate.parse(Buffer.from(raw.rawBytes));
+      X509Certificate.parse(Buffer.from(raw.rawBytes));
     } catch (err) {
       throw bad(`bundle ${source}: certificate ${i} cannot be parsed: ${(err as Error).message}`, err);
-    }
-    if (cert.subject.equals(cert.issuer)) {
-      throw new TrustloadError(ErrorCodes.CERTIFICATE, `bundle ${source}: the certificate chain includes a root (self-issued) certificate`);
     }
   });
 }

@@ -7,11 +7,13 @@ import { asTrustloadError, ErrorCodes } from '../errors.js';
 import { MAX_BUNDLE_BYTES, readFileLimited } from '../io/read.js';
 import { certificateIdentity } from '../verify/claims.js';
 import { statementSubjects } from '../verify/statement.js';
+import { parseCertificate } from '../verify/x509.js';
 import { EXIT_VERIFIED, UsageError, type Io } from './output.js';
 
 export const INSPECT_HELP = `Usage: trustload inspect BUNDLE [--json]
 
-Prints what a Sigstore bundle claims: signer identity, issuer and claims (or
+Prints what a Sigstore bundle claims: the signing certificate's subject (RFC
+4514, as openssl -nameopt RFC2253 prints it), identity, issuer and claims (or
 key hint), transparency log entries, signing times and subjects. Nothing is
 verified: use trustload verify-blob or trustload verify for that.`;
 
@@ -43,7 +45,18 @@ interface BundleSummary {
   mediaType: string;
   content: 'message signature' | 'DSSE envelope';
   signer:
-    | { certificate: { identity?: string; issuer?: string; claims: Record<string, string>; notBefore: string; notAfter: string } }
+    | {
+        certificate: {
+          subject: string;
+          identity?: string;
+          issuer?: string;
+          claims: Record<string, string>;
+          notBefore: string;
+          notAfter: string;
+          /** Certificates the bundle carries, the leaf included. */
+          chainLength: number;
+        };
+      }
     | { publicKeyHint: string };
   logEntries: { logIndex: string; logId: string; kind: string; integratedTime?: string }[];
   timestamps: string[];
@@ -58,11 +71,20 @@ function summarize(bundle: Bundle): BundleSummary {
   if (material.$case === 'publicKey') {
     signer = { publicKeyHint: material.publicKey.hint || '(none)' };
   } else {
-    const raw = material.$case === 'certificate' ? material.certificate : material.x509CertificateChain.certificates[0]!;
+    const chain = material.$case === 'certificate' ? [material.certificate] : material.x509CertificateChain.certificates;
+    const raw = chain[0]!;
     const cert = X509Certificate.parse(Buffer.from(raw.rawBytes));
     const { identity, issuer, claims } = certificateIdentity(cert);
     signer = {
-      certificate: { identity, issuer, claims, notBefore: cert.notBefore.toISOString(), notAfter: cert.notAfter.toISOString() },
+      certificate: {
+        subject: parseCertificate(raw.rawBytes).subject,
+        identity,
+        issuer,
+        claims,
+        notBefore: cert.notBefore.toISOString(),
+        notAfter: cert.notAfter.toISOString(),
+        chainLength: chain.length,
+      },
     };
   }
   const summary: BundleSummary = {
@@ -96,9 +118,11 @@ function render(path: string, s: BundleSummary): string {
   const lines = [`${path} (NOT verified: this only shows what the bundle claims)`, `  media type:   ${s.mediaType}`, `  content:      ${s.content}`];
   if ('certificate' in s.signer) {
     const c = s.signer.certificate;
+    // Fulcio certificates have an empty subject; a private CA's leaf is named by it.
+    if (c.subject !== '') lines.push(`  cert subject: ${c.subject}`);
     lines.push(`  identity:     ${c.identity ?? '(none)'}`, `  issuer:       ${c.issuer ?? '(none)'}`);
     for (const [name, value] of Object.entries(c.claims)) lines.push(`  claim:        ${name}=${value}`);
-    lines.push(`  certificate:  valid ${c.notBefore} to ${c.notAfter}`);
+    lines.push(`  certificate:  valid ${c.notBefore} to ${c.notAfter}${c.chainLength > 1 ? `, ${c.chainLength - 1} more in the chain` : ''}`);
   } else {
     lines.push(`  key hint:     ${s.signer.publicKeyHint}`);
   }

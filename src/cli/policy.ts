@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { Rules } from '../guard/rules.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
 import { PUBLIC_GOOD_ROOT, type PolicySigner } from '../policy/schema.js';
+import { parseCaPem } from '../trust/cas.js';
 import { readTrustFiles } from '../trust/read-trust.js';
 import { loadCliPolicy } from './policy-guard.js';
 import { ruleWarnings } from './policy-warnings.js';
@@ -45,7 +46,11 @@ function check(policyFlag: string | undefined, json: boolean, io: Io): number {
   const loaded = loadCliPolicy(policyFlag);
   const files = trustFileDigests(loaded);
   const mismatched = files.filter((f) => f.actual !== f.pinned);
-  if (mismatched.length === 0) readTrustFiles(loaded.policy.trust, loaded.baseDir); // parses keys and roots too
+  if (mismatched.length === 0) {
+    const trust = readTrustFiles(loaded.policy.trust, loaded.baseDir); // checks keys and roots too
+    // A CA file's one-root rule needs node:crypto, which start-up leaves to the first protected load.
+    for (const [name, { source, bytes }] of trust.cas) parseCaPem(name, bytes.toString('utf8'), source);
+  }
   const warnings = ruleWarnings(loaded.policy);
   if (json) {
     io.out(JSON.stringify({ policy: loaded.file, sha256: loaded.sha256, valid: mismatched.length === 0, trust: files, warnings }, null, 2));
@@ -71,6 +76,7 @@ function trustFileDigests(loaded: LoadedPolicy) {
   const refs = [
     ...Object.entries(trust.roots ?? {}).map(([name, ref]) => ({ field: `trust.roots.${name}`, ref })),
     ...Object.entries(trust.keys ?? {}).flatMap(([name, ref]) => ('path' in ref ? [{ field: `trust.keys.${name}`, ref }] : [])),
+    ...Object.entries(trust.cas ?? {}).map(([name, ref]) => ({ field: `trust.cas.${name}`, ref })),
   ];
   return refs.map(({ field, ref }) => {
     const path = resolve(loaded.baseDir, ref.path);
@@ -126,6 +132,12 @@ function unmatchedOutcome(loaded: LoadedPolicy): string {
 
 function describeSigner(signer: PolicySigner): string {
   if ('key' in signer) return `key "${signer.key}"${signer.transparencyLog === false ? ', no log entry required' : ', log entry required'}`;
+  if ('ca' in signer) {
+    const subject = signer.subject ?? signer.subjectPattern;
+    const identity = signer.identity ?? signer.identityPattern;
+    const who = [subject !== undefined ? `subject ${subject}` : '', identity !== undefined ? `identity ${identity}` : ''].filter(Boolean).join(', ');
+    return `CA "${signer.ca}": ${who}${signer.transparencyLog === false ? ', no log entry required' : ', log entry required'}, roots ${(signer.roots ?? []).join(', ') || '(none)'}`;
+  }
   const identity = signer.identity ?? signer.identityPattern;
   const claims = Object.entries(signer.claims ?? {}).map(([k, v]) => `, ${k}=${v}`).join('');
   return `${identity} from ${signer.issuer}${claims}, roots ${(signer.roots ?? [PUBLIC_GOOD_ROOT]).join(', ')}`;

@@ -4,10 +4,12 @@ import { parseBundle } from '../bundle/parse-bundle.js';
 import { ErrorCodes } from '../errors.js';
 import { MAX_BUNDLE_BYTES, readArtifactFile, readFileLimited } from '../io/read.js';
 import type { PolicySigner } from '../policy/schema.js';
+import { parseCaPem } from '../trust/cas.js';
 import { parsePublicKeyPem } from '../trust/keys.js';
 import { resolveSigners, type LoadedTrust } from '../trust/signers.js';
 import { parseTrustedRoot, type NamedTrustedRoot } from '../trust/trusted-root.js';
 import { parseDigestArgument, type Artifact } from '../verify/artifact.js';
+import type { TrustedCa } from '../verify/ca-chain.js';
 import { compileIdentityPattern } from '../verify/signers.js';
 import { verifyBundle } from '../verify/verify-bundle.js';
 import { EXIT_VERIFIED, UsageError, type Io } from './output.js';
@@ -17,6 +19,9 @@ export const VERIFY_BLOB_HELP = `Usage:
       (--certificate-identity ID | --certificate-identity-regexp RE) --certificate-oidc-issuer URL
       [--trusted-root FILE] [--json]
   trustload verify-blob FILE_OR_DIGEST --bundle FILE --key PEM
+      [--trusted-root FILE] [--insecure-ignore-tlog] [--json]
+  trustload verify-blob FILE_OR_DIGEST --bundle FILE --ca PEM
+      [--certificate-subject DN] [--certificate-identity ID | --certificate-identity-regexp RE]
       [--trusted-root FILE] [--insecure-ignore-tlog] [--json]
 
 Verifies one artifact against one Sigstore bundle, offline. FILE_OR_DIGEST is a
@@ -28,8 +33,10 @@ checked over the digest: ECDSA and RSA keys only).
   --certificate-identity-regexp RE   or a pattern for it: ^...$, matched whole
   --certificate-oidc-issuer URL      the exact OIDC issuer
   --key PEM                          a public key file, instead of an identity
+  --ca PEM                           a private CA (its root, then any intermediates), instead of an issuer
+  --certificate-subject DN           with --ca: the leaf's exact subject, as openssl -nameopt RFC2253 prints it
   --trusted-root FILE                a private trusted_root.json instead of Sigstore public good
-  --insecure-ignore-tlog             with --key: accept a bundle with no log entry
+  --insecure-ignore-tlog             with --key or --ca: accept a bundle with no log entry
   --json                             print the result as JSON on stdout
 
 Exit codes: 0 verified, 1 not verified, 2 usage or trust material error.`;
@@ -40,6 +47,8 @@ const OPTIONS = {
   'certificate-identity-regexp': { type: 'string' },
   'certificate-oidc-issuer': { type: 'string' },
   key: { type: 'string' },
+  ca: { type: 'string' },
+  'certificate-subject': { type: 'string' },
   'trusted-root': { type: 'string' },
   'insecure-ignore-tlog': { type: 'boolean' },
   json: { type: 'boolean' },
@@ -69,7 +78,11 @@ export function verifyBlob(args: string[], io: Io): number {
     // The key is named by its file, so messages and --json say which key.
     keys.set(values.key, parsePublicKeyPem(readFileLimited(values.key, 1024 * 1024, 'public key', ErrorCodes.POLICY).toString('utf8'), values.key));
   }
-  const trust: LoadedTrust = { roots, keys };
+  const cas = new Map<string, TrustedCa>();
+  if (values.ca !== undefined) {
+    cas.set(values.ca, parseCaPem(values.ca, readFileLimited(values.ca, 1024 * 1024, 'CA file', ErrorCodes.POLICY).toString('utf8'), values.ca));
+  }
+  const trust: LoadedTrust = { roots, keys, cas };
   const signers = [...resolveSigners({ 'command-line': signer }, trust).values()];
 
   const artifact = readArtifact(target);
@@ -79,7 +92,12 @@ export function verifyBlob(args: string[], io: Io): number {
   if (values.json) {
     io.out(JSON.stringify({ verified: true, artifact: target, signer: verified }, null, 2));
   } else {
-    const who = verified.kind === 'key' ? `key ${values.key}` : `${verified.identity} (issuer ${verified.issuer})`;
+    const who =
+      verified.kind === 'key'
+        ? `key ${values.key}`
+        : verified.kind === 'ca'
+          ? `${verified.subject} (CA ${values.ca})`
+          : `${verified.identity} (issuer ${verified.issuer})`;
     io.out(`trustload: verified ${target}: signed by ${who}`);
   }
   return EXIT_VERIFIED;
@@ -90,25 +108,59 @@ function signerFromFlags(values: { [K in keyof typeof OPTIONS]?: string | boolea
   const identityPattern = values['certificate-identity-regexp'] as string | undefined;
   const issuer = values['certificate-oidc-issuer'] as string | undefined;
   const withRoots = roots ? { roots } : {};
+  const subject = values['certificate-subject'] as string | undefined;
+  if (values.ca !== undefined) return caSignerFromFlags(values.ca as string, subject, identity, identityPattern, values, withRoots);
+  if (subject !== undefined) throw new UsageError('--certificate-subject applies to --ca only');
   if (values.key !== undefined) {
     if (identity !== undefined || identityPattern !== undefined || issuer !== undefined) {
       throw new UsageError('use either --key or --certificate-identity/--certificate-oidc-issuer, not both');
     }
     return { key: values.key as string, transparencyLog: values['insecure-ignore-tlog'] !== true, ...withRoots };
   }
-  if (values['insecure-ignore-tlog']) throw new UsageError('--insecure-ignore-tlog applies to --key only; keyless signatures always need a log entry');
+  if (values['insecure-ignore-tlog']) throw new UsageError('--insecure-ignore-tlog applies to --key and --ca only; keyless signatures always need a log entry');
   if (issuer === undefined) throw new UsageError('verify-blob needs --certificate-oidc-issuer (or --key)');
   if ((identity === undefined) === (identityPattern === undefined)) {
     throw new UsageError('verify-blob needs exactly one of --certificate-identity or --certificate-identity-regexp (or --key)');
   }
-  if (identityPattern !== undefined) {
-    try {
-      compileIdentityPattern(identityPattern);
-    } catch (err) {
-      throw new UsageError(`--certificate-identity-regexp ${(err as Error).message}`);
-    }
-  }
+  checkIdentityPattern(identityPattern);
   return identity !== undefined ? { issuer, identity, ...withRoots } : { issuer, identityPattern: identityPattern!, ...withRoots };
+}
+
+function caSignerFromFlags(
+  ca: string,
+  subject: string | undefined,
+  identity: string | undefined,
+  identityPattern: string | undefined,
+  values: { [K in keyof typeof OPTIONS]?: string | boolean },
+  withRoots: { roots?: string[] },
+): PolicySigner {
+  if (values.key !== undefined || values['certificate-oidc-issuer'] !== undefined) {
+    throw new UsageError('--ca takes no --key and no --certificate-oidc-issuer');
+  }
+  if (identity !== undefined && identityPattern !== undefined) {
+    throw new UsageError('use either --certificate-identity or --certificate-identity-regexp, not both');
+  }
+  if (subject === undefined && identity === undefined && identityPattern === undefined) {
+    throw new UsageError('--ca needs --certificate-subject and/or --certificate-identity (or --certificate-identity-regexp)');
+  }
+  checkIdentityPattern(identityPattern);
+  return {
+    ca,
+    ...(subject !== undefined ? { subject } : {}),
+    ...(identity !== undefined ? { identity } : {}),
+    ...(identityPattern !== undefined ? { identityPattern } : {}),
+    transparencyLog: values['insecure-ignore-tlog'] !== true,
+    ...withRoots,
+  };
+}
+
+function checkIdentityPattern(pattern: string | undefined): void {
+  if (pattern === undefined) return;
+  try {
+    compileIdentityPattern(pattern);
+  } catch (err) {
+    throw new UsageError(`--certificate-identity-regexp ${(err as Error).message}`);
+  }
 }
 
 /** A `sha256:<hex>` argument is a digest only when no file has that name (the conformance CLI protocol's rule). */

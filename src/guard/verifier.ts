@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { parseBundle } from '../bundle/parse-bundle.js';
 import { TrustloadError, withContext } from '../errors.js';
 import type { Policy } from '../policy/schema.js';
+import { parseCaPem } from '../trust/cas.js';
 import { parsePublicKeyPem } from '../trust/keys.js';
 import type { TrustFiles } from '../trust/read-trust.js';
 import { resolveSigners } from '../trust/signers.js';
@@ -26,7 +27,8 @@ export function createRuleVerifier(policy: Policy, trust: TrustFiles): RuleVerif
   const roots = new Map<string, NamedTrustedRoot>();
   for (const [name, { source, bytes }] of trust.roots) roots.set(name, { name, root: parseTrustedRoot(bytes, source) });
   const keys = new Map([...trust.keys].map(([name, { source, bytes }]) => [name, parsePublicKeyPem(bytes.toString('utf8'), source)]));
-  const signers = resolveSigners(policy.signers, { roots, keys });
+  const cas = new Map([...trust.cas].map(([name, { source, bytes }]) => [name, parseCaPem(name, bytes.toString('utf8'), source)]));
+  const signers = resolveSigners(policy.signers, { roots, keys, cas });
   const ruleSigners = new Map<string, SignerSpec[]>(policy.rules.map((rule) => [rule.name, rule.signers.map((name) => signers.get(name)!)]));
   const cache = new VerificationCache();
   const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');

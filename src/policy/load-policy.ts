@@ -68,12 +68,14 @@ function validatePolicy(input: unknown, source: string): Policy {
   const policy = parsed.data;
   const roots = policy.trust?.roots ?? {};
   const keys = policy.trust?.keys ?? {};
+  const cas = policy.trust?.cas ?? {};
   if (Object.hasOwn(roots, PUBLIC_GOOD)) fail(`trust.roots.${PUBLIC_GOOD}: this name is reserved for the root shipped with trustload`);
   for (const [name, signer] of Object.entries(policy.signers)) {
     for (const root of signer.roots ?? []) {
       if (root !== PUBLIC_GOOD && !Object.hasOwn(roots, root)) fail(`signers.${name}.roots: unknown trusted root "${root}"`);
     }
     if ('key' in signer && !Object.hasOwn(keys, signer.key)) fail(`signers.${name}.key: unknown key "${signer.key}"`);
+    if ('ca' in signer && !Object.hasOwn(cas, signer.ca)) fail(`signers.${name}.ca: unknown CA "${signer.ca}" (trust.cas names the CA files)`);
   }
   policy.rules.forEach((rule, i) => {
     rule.signers.forEach((signer, j) => {

@@ -45,6 +45,24 @@ export const KeylessSignerSchema = z
     }),
   );
 
+export const CaSignerSchema = z
+  .strictObject({
+    ca: name,
+    subject: z.optional(z.string().check(z.minLength(1))),
+    subjectPattern: z.optional(identityPattern),
+    identity: z.optional(z.string().check(z.minLength(1))),
+    identityPattern: z.optional(identityPattern),
+    roots: z.optional(rootNames),
+    transparencyLog: z.optional(z.boolean()),
+  })
+  .check(
+    z.refine((s) => s.subject === undefined || s.subjectPattern === undefined, { message: 'takes "subject" or "subjectPattern", not both' }),
+    z.refine((s) => s.identity === undefined || s.identityPattern === undefined, { message: 'takes "identity" or "identityPattern", not both' }),
+    z.refine((s) => [s.subject, s.subjectPattern, s.identity, s.identityPattern].some((v) => v !== undefined), {
+      message: 'needs "subject" or "subjectPattern", and/or "identity" or "identityPattern": a CA signer must say whom it trusts',
+    }),
+  );
+
 export const KeySignerSchema = z.strictObject({
   key: name,
   transparencyLog: z.optional(z.boolean()),
@@ -72,9 +90,10 @@ export const PolicySchema = z.strictObject({
     z.strictObject({
       roots: z.optional(z.record(name, rootRef)),
       keys: z.optional(z.record(name, keyRef)),
+      cas: z.optional(z.record(name, trustedFile)),
     }),
   ),
-  signers: z.record(name, z.union([KeySignerSchema, KeylessSignerSchema])),
+  signers: z.record(name, z.union([KeySignerSchema, CaSignerSchema, KeylessSignerSchema])),
   rules: z.array(RuleSchema),
   unmatched: z.optional(z.enum(['allow', 'deny'])),
 });
@@ -83,4 +102,5 @@ export type Policy = z.infer<typeof PolicySchema>;
 export type PolicySigner = Policy['signers'][string];
 export type PolicyKeylessSigner = z.infer<typeof KeylessSignerSchema>;
 export type PolicyKeySigner = z.infer<typeof KeySignerSchema>;
+export type PolicyCaSigner = z.infer<typeof CaSignerSchema>;
 export type PolicyTrust = NonNullable<Policy['trust']>;

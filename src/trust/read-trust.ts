@@ -4,18 +4,20 @@ import { MAX_BUNDLE_BYTES, readFileLimited } from '../io/read.js';
 import { sha256Hex } from '../io/sha256.js';
 import type { PolicyTrust } from '../policy/schema.js';
 import { checkTrustedRootJson } from './check-trusted-root.js';
+import { checkCaPem } from './check-ca-pem.js';
 import { checkPublicKeyPem } from './check-public-key.js';
 
 /**
  * The trust a policy names, read once at start-up and pinned: every file's
  * SHA-256 must equal the one the policy states, so the policy's own digest
- * covers everything it trusts. Roots and keys are checked but not yet
+ * covers everything it trusts. Roots, keys and CAs are checked but not yet
  * decoded: that waits for the first protected load, with node:crypto and the
  * Sigstore code.
  */
 export interface TrustFiles {
   roots: ReadonlyMap<string, TrustFile>;
   keys: ReadonlyMap<string, TrustFile>;
+  cas: ReadonlyMap<string, TrustFile>;
 }
 
 export interface TrustFile {
@@ -40,7 +42,14 @@ export function readTrustFiles(trust: PolicyTrust | undefined, baseDir: string):
     checkPublicKeyPem(key.bytes.toString('utf8'), key.source);
     keys.set(name, key);
   }
-  return { roots, keys };
+  const cas = new Map<string, TrustFile>();
+  for (const [name, ref] of Object.entries(trust?.cas ?? {})) {
+    const source = resolve(baseDir, ref.path);
+    const bytes = readPinned(source, ref.sha256, `trust.cas.${name}`, 1024 * 1024);
+    checkCaPem(bytes.toString('utf8'), source);
+    cas.set(name, { source, bytes });
+  }
+  return { roots, keys, cas };
 }
 
 function readPinned(path: string, sha256: string, field: string, limit: number): Buffer {

@@ -1,7 +1,8 @@
 import type { KeyObject } from 'node:crypto';
 import type { TrustMaterial } from '@sigstore/verify';
 import { ErrorCodes, TrustloadError } from '../errors.js';
-import type { PolicyKeylessSigner, PolicyKeySigner, PolicySigner } from '../policy/schema.js';
+import type { PolicyCaSigner, PolicyKeylessSigner, PolicyKeySigner, PolicySigner } from '../policy/schema.js';
+import type { TrustedCa } from '../verify/ca-chain.js';
 import { compileIdentityPattern, type SignerSpec } from '../verify/signers.js';
 import { buildTrustMaterial } from './material.js';
 import { PUBLIC_GOOD_ROOT as PUBLIC_GOOD } from '../policy/schema.js';
@@ -12,6 +13,7 @@ import type { NamedTrustedRoot } from './trusted-root.js';
 export interface LoadedTrust {
   roots: ReadonlyMap<string, NamedTrustedRoot>;
   keys: ReadonlyMap<string, KeyObject>;
+  cas: ReadonlyMap<string, TrustedCa>;
 }
 
 const DEFAULT_ROOTS = [PUBLIC_GOOD];
@@ -42,6 +44,11 @@ export function resolveSigners(signers: Readonly<Record<string, PolicySigner>>, 
 
   const resolved = new Map<string, SignerSpec>();
   for (const [name, signer] of Object.entries(signers)) {
+    if ('ca' in signer) {
+      // A CA signer's roots only vouch for log entries and timestamps: none unless named.
+      resolved.set(name, caSigner(name, signer, trust, materialFor(name, signer.roots ?? [])));
+      continue;
+    }
     const roots = signer.roots ?? DEFAULT_ROOTS;
     resolved.set(
       name,
@@ -82,6 +89,24 @@ function keySigner(
     key,
     transparencyLog: signer.transparencyLog ?? true,
     material: buildTrustMaterial(rootsFor(name, roots), key),
+  };
+}
+
+function caSigner(name: string, signer: PolicyCaSigner, trust: LoadedTrust, material: TrustMaterial): SignerSpec {
+  const ca = trust.cas.get(signer.ca);
+  if (ca === undefined) throw policyError(`signers.${name}.ca`, `names unknown CA "${signer.ca}"`);
+  const matcher = (exact: string | undefined, pattern: string | undefined) =>
+    exact !== undefined ? { exact } : pattern !== undefined ? { pattern: compileIdentityPattern(pattern) } : undefined;
+  return {
+    kind: 'ca',
+    name,
+    roots: signer.roots ?? [],
+    material,
+    caName: signer.ca,
+    ca,
+    subject: matcher(signer.subject, signer.subjectPattern),
+    identity: matcher(signer.identity, signer.identityPattern),
+    transparencyLog: signer.transparencyLog ?? true,
   };
 }
 

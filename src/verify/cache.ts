@@ -1,4 +1,4 @@
-import { matchKeyless, type SignerSpec, type VerifiedSigner } from './signers.js';
+import { matchCa, matchKeyless, type SignerSpec, type VerifiedSigner } from './signers.js';
 
 /**
  * Remembers who signed, never that something "is fine": entries are keyed by
@@ -32,9 +32,15 @@ function acceptedBy(signers: readonly SignerSpec[], verified: VerifiedSigner): V
       if (verified.kind === 'key' && verified.key === signer.keyName && (verified.logged || !signer.transparencyLog)) {
         return { ...verified, signer: signer.name };
       }
-    } else if (verified.kind === 'keyless') {
+    } else if (signer.kind === 'keyless') {
+      if (verified.kind !== 'keyless') continue;
       const found = { identity: verified.identity, issuer: verified.issuer, claims: verified.claims ?? {} };
       if (matchKeyless(signer, found) === undefined) return { ...verified, signer: signer.name };
+    } else if (verified.kind === 'ca' && verified.ca === signer.caName && (verified.logged || !signer.transparencyLog)) {
+      // A chain checked at "now" (no proven signing time) stops holding when a certificate in it expires.
+      if (verified.validUntil !== undefined && Date.now() > verified.validUntil) continue;
+      const found = { subject: verified.subject ?? '', identities: verified.identities ?? [] };
+      if (matchCa(signer, found) === undefined) return { ...verified, signer: signer.name };
     }
   }
   return undefined;

@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { TrustMaterial } from '@sigstore/verify';
 import type { Mismatch } from '../errors.js';
+import type { TrustedCa } from './ca-chain.js';
 import type { CertificateIdentity, ClaimName } from './claims.js';
 
 /**
@@ -8,7 +9,7 @@ import type { CertificateIdentity, ClaimName } from './claims.js';
  * compiled. Signers that name the same roots share one TrustMaterial object,
  * which is how the verifier knows it only has to check a bundle once for them.
  */
-export type SignerSpec = KeylessSignerSpec | KeySignerSpec;
+export type SignerSpec = KeylessSignerSpec | KeySignerSpec | CaSignerSpec;
 
 interface SignerBase {
   name: string;
@@ -31,15 +32,33 @@ export interface KeySignerSpec extends SignerBase {
   transparencyLog: boolean;
 }
 
+type Matcher = { exact: string } | { pattern: RegExp };
+
+/** A private CA's signer: `roots` only name the logs and timestamp authorities that may prove signing time. */
+export interface CaSignerSpec extends SignerBase {
+  kind: 'ca';
+  caName: string;
+  ca: TrustedCa;
+  subject: Matcher | undefined;
+  identity: Matcher | undefined;
+  transparencyLog: boolean;
+}
+
 /** Who signed, once the signature, chain, logs and timestamps all verified. */
 export interface VerifiedSigner {
   /** The policy signer that accepted the bundle. */
   signer: string;
-  kind: 'keyless' | 'key';
+  kind: 'keyless' | 'key' | 'ca';
   identity?: string;
   issuer?: string;
   claims?: Partial<Record<ClaimName, string>>;
   key?: string;
+  /** For a CA signer: the CA's name, the leaf's subject (RFC 4514) and every URI or email SAN. */
+  ca?: string;
+  subject?: string;
+  identities?: string[];
+  /** For a chain checked at the current time (no log entry or timestamp): when it stops being valid (ms). */
+  validUntil?: number;
   roots: string[];
   /** Whether a verified transparency log entry was required (always, for keyless). */
   logged: boolean;
@@ -79,4 +98,40 @@ export function matchKeyless(signer: KeylessSignerSpec, found: CertificateIdenti
     }
   }
   return undefined;
+}
+
+/** What a CA signer's certificate says about its holder. */
+export interface CaIdentity {
+  subject: string;
+  identities: string[];
+}
+
+export function describeExpectedCaIdentity(signer: CaSignerSpec): string {
+  const parts = [`CA ${signer.caName}`];
+  if (signer.subject) parts.push(`subject ${matcherText(signer.subject)}`);
+  if (signer.identity) parts.push(`identity ${matcherText(signer.identity)}`);
+  return parts.join(', ');
+}
+
+export function describeCaIdentity(found: CaIdentity): string {
+  return `subject ${found.subject}, identity ${found.identities.join(' ') || '(none)'}`;
+}
+
+/** Compares a validated leaf with one CA signer: the subject whole, and one SAN that matches. */
+export function matchCa(signer: CaSignerSpec, found: CaIdentity): Mismatch | undefined {
+  if (signer.subject && !matches(signer.subject, found.subject)) {
+    return { expected: `subject ${matcherText(signer.subject)}`, found: `subject ${found.subject}` };
+  }
+  if (signer.identity && !found.identities.some((identity) => matches(signer.identity!, identity))) {
+    return { expected: `identity ${matcherText(signer.identity)}`, found: `identity ${found.identities.join(' ') || '(none)'}` };
+  }
+  return undefined;
+}
+
+function matches(matcher: Matcher, value: string): boolean {
+  return 'exact' in matcher ? value === matcher.exact : matcher.pattern.test(value);
+}
+
+function matcherText(matcher: Matcher): string {
+  return 'exact' in matcher ? matcher.exact : matcher.pattern.source;
 }

@@ -2,20 +2,27 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { Bundle } from '@sigstore/bundle';
 import type { X509Certificate } from '@sigstore/core';
 import { toSignedEntity, Verifier, type SignedEntity, type TrustMaterial } from '@sigstore/verify';
+import { V03_MEDIA_TYPES } from '../bundle/parse-bundle.js';
 import { ErrorCodes, TrustloadError } from '../errors.js';
 import { ownOptions } from '../io/frozen.js';
 import type { Artifact } from './artifact.js';
+import { validateCaChain, type CaLeaf } from './ca-chain.js';
 import { certificateIdentity, type CertificateIdentity } from './claims.js';
 import { fromLibraryError } from './library-errors.js';
 import { signatureContent } from './signature-content.js';
 import {
+  describeCaIdentity,
+  describeExpectedCaIdentity,
   describeExpectedIdentity,
+  matchCa,
   matchKeyless,
+  type CaSignerSpec,
   type KeylessSignerSpec,
   type KeySignerSpec,
   type SignerSpec,
   type VerifiedSigner,
 } from './signers.js';
+import { isSelfSigned, parseCertificate, type Certificate } from './x509.js';
 
 /**
  * The one verification path: the hook, the API and the command line all end
@@ -33,17 +40,67 @@ export function verifyBundle(bundle: Bundle, artifact: Artifact, signers: readon
   } catch (err) {
     throw fromLibraryError(err);
   }
-  return entity.key.$case === 'certificate'
-    ? verifyKeyless(entity, entity.key.certificate, signers.filter((s): s is KeylessSignerSpec => s.kind === 'keyless'))
-    : verifyWithKeys(entity, signers.filter((s): s is KeySignerSpec => s.kind === 'key'));
-}
+  if (entity.key.$case !== 'certificate') return verifyWithKeys(entity, signers.filter((s): s is KeySignerSpec => s.kind === 'key'));
 
-function verifyKeyless(entity: SignedEntity, certificate: X509Certificate, signers: KeylessSignerSpec[]): VerifiedSigner {
-  if (signers.length === 0) {
+  const keyless = signers.filter((s): s is KeylessSignerSpec => s.kind === 'keyless');
+  const cas = signers.filter((s): s is CaSignerSpec => s.kind === 'ca');
+  if (keyless.length === 0 && cas.length === 0) {
     throw new TrustloadError(ErrorCodes.UNTRUSTED_SIGNER, 'the bundle is signed with a certificate, but only key signers are allowed', {
       expected: 'a key signature',
       found: 'a certificate',
     });
+  }
+  const chain = certificateChain(bundle);
+  const certificate = entity.key.certificate;
+  // A bundle is offered to the CA signers and to the keyless ones; when both refuse, the
+  // refusal that got past the certificate chain says more than "not issued by this CA".
+  const failures: TrustloadError[] = [];
+  if (cas.length > 0) {
+    try {
+      return verifyWithCas(entity, chain, cas);
+    } catch (err) {
+      failures.push(fromLibraryError(err));
+    }
+  }
+  if (keyless.length > 0) {
+    try {
+      return verifyKeyless(bundle, entity, chain, certificate, keyless);
+    } catch (err) {
+      failures.push(fromLibraryError(err));
+    }
+  }
+  throw failures.find((f) => f.code !== ErrorCodes.CERTIFICATE) ?? failures.at(-1)!;
+}
+
+// Far above any real chain, and far below what a 16 MiB bundle could make us parse and check.
+const MAX_CHAIN_CERTIFICATES = 10;
+
+/** Every certificate the bundle carries, leaf first, decoded by node:crypto. */
+function certificateChain(bundle: Bundle): Certificate[] {
+  const content = bundle.verificationMaterial.content;
+  const raws =
+    content.$case === 'certificate' ? [content.certificate] : content.$case === 'x509CertificateChain' ? content.x509CertificateChain.certificates : [];
+  if (raws.length > MAX_CHAIN_CERTIFICATES) {
+    throw new TrustloadError(ErrorCodes.BAD_BUNDLE, `the bundle carries ${raws.length} certificates; at most ${MAX_CHAIN_CERTIFICATES} are accepted`);
+  }
+  return raws.map((raw, i) => {
+    try {
+      return parseCertificate(raw.rawBytes);
+    } catch (err) {
+      throw new TrustloadError(ErrorCodes.BAD_BUNDLE, `certificate ${i} of the bundle cannot be parsed: ${(err as Error).message}`, { cause: err });
+    }
+  });
+}
+
+function verifyKeyless(bundle: Bundle, entity: SignedEntity, chain: Certificate[], certificate: X509Certificate, signers: KeylessSignerSpec[]): VerifiedSigner {
+  // A chain that carries its own root would let the bundle bring the anchor it is checked
+  // against; @sigstore/verify ignores everything after the leaf, so such bundles are refused,
+  // as the Sigstore clients do.
+  if (chain.some(isSelfSigned)) {
+    throw new TrustloadError(ErrorCodes.CERTIFICATE, 'the certificate chain includes a root (self-signed) certificate');
+  }
+  if (V03_MEDIA_TYPES.has(bundle.mediaType) && bundle.verificationMaterial.content.$case === 'x509CertificateChain') {
+    throw new TrustloadError(ErrorCodes.BAD_BUNDLE, 'a v0.3 bundle carries one certificate, not a chain (chains are accepted only for ca signers)');
   }
   if (!entity.signature.verifySignature(certificateKey(certificate))) {
     throw new TrustloadError(ErrorCodes.SIGNATURE, "the signature does not verify with the signing certificate's key");
@@ -105,6 +162,67 @@ function verifyWithKeys(entity: SignedEntity, signers: KeySignerSpec[]): Verifie
     } catch (err) {
       firstFailure ??= fromLibraryError(err);
     }
+  }
+  throw firstFailure!;
+}
+
+/**
+ * A bundle from a private CA: the signature with the leaf's key, then the log
+ * entries and timestamps against the trusted roots the signer names (none by
+ * default: then any entry or timestamp refuses), then the chain at the times
+ * they prove, or now when there are none.
+ */
+function verifyWithCas(entity: SignedEntity, chain: Certificate[], signers: CaSignerSpec[]): VerifiedSigner {
+  const leafKey = chain[0]!.node.publicKey;
+  if (!entity.signature.verifySignature(leafKey)) {
+    throw new TrustloadError(ErrorCodes.SIGNATURE, "the signature does not verify with the signing certificate's key");
+  }
+  // @sigstore/verify checks the logs and timestamps, treating the leaf's key as a known key;
+  // the times it proves come back through validFor, which it asks of every verified one.
+  const asKey: SignedEntity = { ...entity, key: { $case: 'public-key', hint: '' } };
+  let firstFailure: TrustloadError | undefined;
+  let validated: CaLeaf | undefined;
+  for (const signer of signers) {
+    const times: Date[] = [];
+    const material: TrustMaterial = {
+      ...signer.material,
+      publicKey: () => ({
+        publicKey: leafKey,
+        validFor: (time: Date) => {
+          times.push(time);
+          return true;
+        },
+      }),
+    };
+    let leaf: CaLeaf;
+    try {
+      new Verifier(material, { tlogThreshold: signer.transparencyLog ? 1 : 0, ctlogThreshold: 0, timestampThreshold: 0 }).verify(asKey);
+      leaf = validateCaChain(chain, signer.ca, times.length > 0 ? times : [new Date()]);
+    } catch (err) {
+      firstFailure ??= fromLibraryError(err);
+      continue;
+    }
+    validated = leaf;
+    if (matchCa(signer, leaf) === undefined) {
+      return {
+        signer: signer.name,
+        kind: 'ca',
+        ca: signer.caName,
+        subject: leaf.subject,
+        identities: leaf.identities,
+        ...(times.length === 0 ? { validUntil: leaf.validUntil.getTime() } : {}),
+        roots: signer.roots,
+        logged: signer.transparencyLog,
+      };
+    }
+  }
+  if (validated !== undefined) {
+    const mismatches = signers.map((s) => matchCa(s, validated!));
+    const only = signers.length === 1 ? mismatches[0] : undefined;
+    throw new TrustloadError(ErrorCodes.UNTRUSTED_SIGNER, 'the bundle was signed by a certificate this rule does not allow', {
+      expected: only?.expected ?? signers.map(describeExpectedCaIdentity),
+      found: only?.found ?? describeCaIdentity(validated),
+    });
   }
   throw firstFailure!;
 }
