@@ -60,7 +60,7 @@ export function register(options: RegisterOptions = {}): void {
   if (runsEvalCode(process.execArgv)) guard.loadUrl('[eval] (node -e / -p)', { announce: false });
   guardAddons(guard);
   if (mode === 'permissive') announcePermissive(guard);
-  if (loaded.policy.lockdown) lockDownLoader((path) => guard.rules.ruleFor(path) !== undefined);
+  if (loaded.policy.lockdown) lockDownLoader((path) => guard.rules.moduleRuleFor(path) !== undefined);
   registered = guard;
 }
 

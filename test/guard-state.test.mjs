@@ -324,3 +324,77 @@ console.log('RESULT ' + JSON.stringify(out));
   t.notMatch(run.stdout, /BAD_RAN/, 'the unsigned plugin never ran');
   t.same(result(run), { api: 'ERR_TRUSTLOAD_SIGNATURE', register: 'started', plugin: 'ERR_TRUSTLOAD_NO_BUNDLE' }, run.stderr);
 });
+
+// Found by review: trustload's own verifier, planted in require.cache before its first load, answered every
+// protected load; and lockdown guarded require.cache only for what a rule's glob names, not its whole folder.
+const FAKE_VERIFIER = (file) => `
+const Module = require('node:module');
+const file = ${JSON.stringify(file)};
+const m = new Module(file, null); m.filename = file; m.loaded = true;
+m.exports = { createRuleVerifier: () => ({ verify: () => ({ signer: { kind: 'key', key: 'release', signer: 'offline', roots: [] }, digest: '0'.repeat(64) }), cacheHits: () => 0 }) };
+require.cache[file] = m;
+`;
+
+for (const lockdown of [false, true]) {
+  t.test(`a require.cache entry planted for trustload's verifier never stands in for it (lockdown: ${lockdown})`, async (t) => {
+    const verifier = INDEX.replace(/index\.js$/, 'verifier.js');
+    const app = makeApp(t, {
+      lockdown,
+      files: {
+        'plugins/evil.mjs': "console.log('EVIL_RAN');\n",
+        'plugins/evil.mjs.sigstore.json': '{}',
+        'node_modules/innocent/index.js': FAKE_VERIFIER(verifier),
+        'main.mjs': "import 'innocent';\nawait import('./plugins/evil.mjs');\n",
+      },
+    });
+    const run = await runNode(app.dir, ['main.mjs']);
+    t.not(run.code, 0, 'refused');
+    t.notMatch(run.stdout, /EVIL_RAN/, 'the unsigned plugin did not run');
+    t.match(run.firstLine, /^trustload: ERR_TRUSTLOAD_BAD_BUNDLE: .*plugins\/evil\.mjs/, 'the real verifier judged the bundle');
+  });
+}
+
+t.test('lockdown guards require.cache for a rule\'s whole folder, not only what its glob names', async (t) => {
+  const app = makeApp(t, {
+    lockdown: true,
+    rules: [{ name: 'plugins', files: 'plugins/**/*.js', signers: ['offline'] }],
+    files: {
+      'plugins/p/index.cjs': GOOD_CJS,
+      'node_modules/innocent/index.js': `
+const Module = require('node:module');
+const file = require('node:path').join(process.cwd(), 'plugins/p/index.cjs');
+const m = new Module(file, null); m.filename = file; m.loaded = true; m.exports = { who: 'evil' };
+try { require.cache[file] = m; } catch (err) { console.log('PLANT', err.code); }
+`,
+      'main.cjs': "require('innocent');\nconsole.log('WHO', require('./plugins/p/index.cjs').who);\n",
+    },
+    sign: ['plugins/p/index.cjs'],
+  });
+  const run = await runNode(app.dir, ['main.cjs']);
+  t.notMatch(run.stdout, /WHO evil/, 'the planted exports never came back');
+  t.match(run.stdout, /PLANT ERR_TRUSTLOAD_UNSUPPORTED_LOAD/, 'the plant was refused');
+  t.match(run.stdout, /WHO signed/, 'the signed module loaded');
+});
+
+t.test("a patched Module._load answering for trustload's verifier is refused, not trusted", async (t) => {
+  const verifier = INDEX.replace(/index\.js$/, 'verifier.js');
+  const app = makeApp(t, {
+    files: {
+      'plugins/evil.mjs': "console.log('EVIL_RAN');\n",
+      'plugins/evil.mjs.sigstore.json': '{}',
+      'node_modules/innocent/index.js': `
+const Module = require('node:module');
+const load = Module._load;
+const fake = { createRuleVerifier: () => ({ verify: () => ({ signer: { kind: 'key', key: 'release', signer: 'offline', roots: [] }, digest: '0'.repeat(64) }), cacheHits: () => 0 }) };
+Module._load = function (request, parent, isMain) {
+  return String(request).endsWith('verifier.js') ? fake : load.apply(this, arguments);
+};
+`,
+      'main.mjs': "import 'innocent';\nawait import('./plugins/evil.mjs');\n",
+    },
+  });
+  const run = await runNode(app.dir, ['main.mjs']);
+  t.not(run.code, 0, 'refused');
+  t.notMatch(run.stdout, /EVIL_RAN/, 'the unsigned plugin did not run');
+  t.match(run.firstLine, /^trustload: ERR_TRUSTLOAD_POLICY: .*verifier\.js was not loaded from its verified bytes/);
+});

@@ -18,6 +18,14 @@ const requireOwn = createRequire(import.meta.url);
 const INTERNAL_DIGESTS = internalDigests();
 
 let loadingInternals = false;
+/** Internal files whose verified bytes the hooks handed Node during the current load. */
+const served = new Set<string>();
+/** Whether module hooks run in this thread (they serve internal files); without them (the API alone) nothing does. */
+let hooksServe = false;
+/** Each internal entry's exports, once loaded from its verified bytes. */
+const loaded = new Map<string, unknown>();
+// Node's CommonJS cache, as it was before application code ran (lockdown keeps it in place).
+const moduleCache = (getBuiltinModule('node:module') as unknown as { _cache: Record<string, unknown> })._cache;
 
 /**
  * While trustload loads its own verifier, the module hooks let exactly its
@@ -42,7 +50,13 @@ export function internalSource(url: string): Buffer | undefined {
       found: `sha256:${found}`,
     });
   }
+  served.add(url);
   return bytes;
+}
+
+/** Called by the module hooks when installed: from then on every internal load must come through them. */
+export function serveInternalsThroughHooks(): void {
+  hooksServe = true;
 }
 
 /** Whether `url` is one of the files internalSource would hand over now. */
@@ -64,15 +78,32 @@ export function loadNativeModule(): typeof NativeModule {
   return loadInternal('./native.js') as typeof NativeModule;
 }
 
+/**
+ * Loads one of trustload's own entries once per process, from its verified
+ * bytes only: Node's module caches are emptied of trustload's files first (a
+ * planted `require.cache` entry would otherwise stand in for the verifier),
+ * and the load must have gone through the hooks, which hand Node the bytes
+ * matched against the build-time digest; anything that answered for it
+ * instead (a cache, a patched loader) refuses.
+ */
 function loadInternal(file: string): unknown {
+  const url = new URL(file, import.meta.url).href;
+  if (loaded.has(url)) return loaded.get(url);
   if (loadingInternals) {
     // Application code running while trustload loads its own code asked for a protected file: there is no verifier yet.
     throw new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, 'a protected file was loaded while trustload was loading its own code');
   }
+  for (const { path } of INTERNAL_DIGESTS.values()) delete moduleCache[path];
   loadingInternals = true;
+  served.clear();
   try {
     // dist/*.js sit next to the bundled file this code ends up in.
-    return requireOwn(file);
+    const exports = requireOwn(file);
+    if (hooksServe && !served.has(url)) {
+      throw new TrustloadError(ErrorCodes.POLICY, `trustload's own ${fileURLToPath(url)} was not loaded from its verified bytes: something answered for it (a module cache entry or a patched loader)`);
+    }
+    loaded.set(url, exports);
+    return exports;
   } finally {
     loadingInternals = false;
   }

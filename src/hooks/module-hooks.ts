@@ -2,7 +2,7 @@ import module from 'node:module';
 import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { environment } from '../environment.js';
-import { internalSource, isInternalUrl } from '../guard/load-verifier.js';
+import { internalSource, isInternalUrl, serveInternalsThroughHooks } from '../guard/load-verifier.js';
 import type { Guard } from '../guard/guard.js';
 import { realPathOf } from '../paths/examine.js';
 import { mainEntryPath, requestedPath } from '../paths/requested-path.js';
@@ -28,6 +28,7 @@ export function installModuleHooks(guard: Guard, onBuiltin: (url: string) => voi
   const scopes = new PackageScopes(guard, ANNOUNCE);
   guardFindPackageJSON(scopes);
 
+  serveInternalsThroughHooks();
   module.registerHooks({
     resolve(specifier, context, nextResolve) {
       const result = nextResolve(specifier, context);
