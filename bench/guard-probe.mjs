@@ -28,6 +28,8 @@ const api = side === 'guarded' ? await import(new URL('../dist/index.js', import
 const url = (file) => pathToFileURL(join(process.cwd(), file)).href;
 const plugins = Array.from({ length: 20 }, (_, i) => url(`plugins/p${String(i).padStart(2, '0')}.mjs`));
 const unmatched = url('unmatched.mjs');
+// linked -> plugins: a workspace-style folder link, so every path on the way is walked and judged.
+const linkedPlugin = url('linked/p00.mjs');
 const out = { side, first: {}, batches: {} };
 
 // Cold: the process's first protected load (a guarded process loads the verifier, and with it the
@@ -40,6 +42,7 @@ out.first.otherSignedImports = await timedAsync(plugins.length - 1, (i) => impor
 const measures = [
   ['unmatchedImport', LOADS, (b, i) => import(`${unmatched}?b=${b}&i=${i}`)],
   ['signedImport', LOADS, (b, i) => import(`${plugins[0]}?b=${b}&i=${i}`)],
+  ['linkedSignedImport', LOADS, (b, i) => import(`${linkedPlugin}?b=${b}&i=${i}`)],
   ...(api === undefined
     ? []
     : [

@@ -207,6 +207,7 @@ function makeGuardApp() {
   plugins.forEach((file, i) => writeFileSync(join(dir, file), `export const name = 'plugin ${i}';\nexport function run(x) {\n  return x + ${i};\n}\n`));
   prompts.forEach((file, i) => writeFileSync(join(dir, file), `# Prompt ${i}\n\nYou are tool-using agent number ${i}. Answer briefly.\n`));
   for (const file of [...plugins, ...prompts]) signFile(join(dir, file), privateKey);
+  symlinkSync('plugins', join(dir, 'linked'), 'dir');
   writeFileSync(join(dir, 'app.mjs'), '');
   writeFileSync(join(dir, 'unmatched.mjs'), 'export default 1;\n');
   writeFileSync(join(dir, 'unmatched.txt'), 'not protected by any rule\n');
@@ -299,6 +300,7 @@ function guardLoads(app) {
   const rows = [
     row('import() unmatched file, fresh URL', 'batches', 'unmatchedImport'),
     row('import() signed plugin, fresh URL (cache hit)', 'batches', 'signedImport'),
+    row('the same through a linked folder (linked -> plugins)', 'batches', 'linkedSignedImport'),
     row('first import() of a signed plugin in the process', 'first', 'signedImport'),
     row('then first import() of 19 other signed plugins, per file', 'first', 'otherSignedImports'),
     row('readVerifiedSync unmatched file (vs readFileSync)', 'batches', 'readVerifiedUnmatched', { side: 'guarded', name: 'readFileUnmatched' }),
