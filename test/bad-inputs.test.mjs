@@ -307,6 +307,26 @@ refused('a key bundle with no log entry, without --insecure-ignore-tlog', keyArg
   refused('a v0.3 log entry with no inclusion proof', tamper('no-proof', (e) => {
     delete e.inclusionProof;
   }), 'ERR_TRUSTLOAD_TLOG');
+  // Found by test/fuzz-bundle.test.mjs: the library reads log numbers with Number() and BigInt()
+  // (" 12", "1e3", "0x10") and skips unreadable checkpoint signature lines; protojson and Go's note
+  // package (cosign, sigstore-go) refuse both. Each of these verified before.
+  for (const [field, value] of [['integratedTime', ' 1795319498'], ['integratedTime', '1795319498.0'], ['inclusionProof.logIndex', '0x0'], ['inclusionProof.treeSize', '1e0']]) {
+    refused(`a log entry whose ${field} is ${JSON.stringify(value)}`, tamper(`number-${field}-${value.trim()}`, (e) => {
+      const [head, tail] = field.split('.');
+      if (tail === undefined) e[head] = value;
+      else e[head][tail] = value;
+    }), 'ERR_TRUSTLOAD_TLOG', { message: /is not a non-negative integer/ });
+  }
+  const signatureLines = {
+    'a second copy of the note after its signature': (envelope) => envelope + envelope,
+    'a comma inside the signature base64': (envelope) => envelope.replace(/(\u2014 \S+ )/, '$1,'),
+    'no final newline': (envelope) => envelope.replace(/\n$/, ''),
+  };
+  for (const [name, edit] of Object.entries(signatureLines)) {
+    refused(`a checkpoint with ${name}`, tamper(`note-${name.replaceAll(' ', '-')}`, (e) => {
+      e.inclusionProof.checkpoint.envelope = edit(e.inclusionProof.checkpoint.envelope);
+    }), 'ERR_TRUSTLOAD_TLOG', { message: /signature lines are malformed/ });
+  }
 }
 {
   const bundle = clone(fixture('key-p256-tlog').bundle);

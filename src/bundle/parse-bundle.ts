@@ -45,7 +45,7 @@ export function parseBundle(bytes: Uint8Array, source: string): Bundle {
     throw bad(`bundle ${source} cannot be decoded: ${(err as Error).message}`, err);
   }
   rejectRootInChain(bundle, source);
-  rejectNegativeLogIndex(bundle, source);
+  rejectMalformedLogNumbers(bundle, source);
   rejectProofCheckpointMismatch(bundle, source);
   return bundle;
 }
@@ -114,13 +114,32 @@ function rejectRootInChain(bundle: Bundle, source: string): void {
   });
 }
 
-function rejectNegativeLogIndex(bundle: Bundle, source: string): void {
-  for (const entry of bundle.verificationMaterial.tlogEntries) {
-    if (!/^\d+$/.test(entry.logIndex)) {
-      throw new TrustloadError(ErrorCodes.TLOG, `bundle ${source}: log index ${JSON.stringify(entry.logIndex)} is not a non-negative integer`);
+/**
+ * The library reads a log's numbers with Number() and BigInt(), which take
+ * " 12", "1e3" and "0x10"; protojson (and so cosign and sigstore-go) takes
+ * decimal digits only. Refuse the rest, so that no bundle means one number
+ * here and nothing, or another, to them.
+ */
+function rejectMalformedLogNumbers(bundle: Bundle, source: string): void {
+  bundle.verificationMaterial.tlogEntries.forEach((entry, i) => {
+    const numbers: [string, string | undefined][] = [
+      ['log index', entry.logIndex],
+      ['integrated time', entry.integratedTime],
+      ["inclusion proof's log index", entry.inclusionProof?.logIndex],
+      ["inclusion proof's tree size", entry.inclusionProof?.treeSize],
+    ];
+    for (const [name, value] of numbers) {
+      if (value !== undefined && !/^\d+$/.test(value)) {
+        throw new TrustloadError(ErrorCodes.TLOG, `bundle ${source}: log entry ${i}: ${name} ${JSON.stringify(value)} is not a non-negative integer`);
+      }
     }
-  }
+  });
 }
+
+// A signed note's signature block, as Go's note package (so Rekor, cosign and sigstore-go) reads it:
+// "— name base64" lines, each ending in a newline. The library skips lines it cannot read and
+// decodes base64 leniently, so without this anything could sit beside a valid signature.
+const NOTE_SIGNATURES = /^(?:\u2014 \S+ (?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?\n)+$/;
 
 /**
  * @sigstore/verify checks the Merkle path against the root hash in the signed
@@ -136,12 +155,15 @@ function rejectProofCheckpointMismatch(bundle: Bundle, source: string): void {
     if (proof === undefined || typeof envelope !== 'string') return;
     const separator = envelope.indexOf('\n\n');
     if (separator < 0) return;
+    if (!NOTE_SIGNATURES.test(envelope.slice(separator + 2))) {
+      throw new TrustloadError(ErrorCodes.TLOG, `bundle ${source}: log entry ${i}: the checkpoint's signature lines are malformed`);
+    }
     const [, size, rootHash] = envelope.slice(0, separator).split('\n');
     if (size === undefined || rootHash === undefined || !/^\d+$/.test(size)) return;
     const fail = (what: string): never => {
       throw new TrustloadError(ErrorCodes.TLOG, `bundle ${source}: log entry ${i}: the inclusion proof's ${what} differs from its signed checkpoint's`);
     };
-    if (!/^\d+$/.test(proof.treeSize) || BigInt(proof.treeSize) !== BigInt(size)) fail('tree size');
+    if (BigInt(proof.treeSize) !== BigInt(size)) fail('tree size');
     if (!Buffer.from(rootHash, 'base64').equals(Buffer.from(proof.rootHash))) fail('root hash');
   });
 }
