@@ -420,6 +420,36 @@ function runMeasured(name, cliArgs) {
     },
   });
 }
+{
+  // Found by test/fuzz-bundle.test.mjs: a bytes field that is an object reached Buffer.from, which
+  // allocates {"length": N} as N bytes: a 40-byte edit cost gigabytes (an out-of-memory crash).
+  const LENGTH = 200_000_000;
+  const places = {
+    'logId.keyId': (b) => (b.verificationMaterial.tlogEntries[0].logId.keyId = { length: LENGTH }),
+    'the signature': (b) => (b.messageSignature.signature = { length: LENGTH }),
+    'the certificate': (b) => (b.verificationMaterial.certificate.rawBytes = { length: LENGTH }),
+    'a proof hash': (b) => (b.verificationMaterial.tlogEntries[0].inclusionProof.hashes = [{ length: LENGTH }]),
+  };
+  const baseline = runMeasured('array-like-baseline', keylessArgs(ARTIFACT, writeIn(tmp, 'array-like-baseline.json', '{')));
+  for (const [place, edit] of Object.entries(places)) {
+    const bundle = clone(keyless.bundle);
+    edit(bundle);
+    const name = `array-like-${place.replaceAll(/\W/g, '-')}`;
+    const runs = Promise.all([runMeasured(name, keylessArgs(ARTIFACT, writeIn(tmp, `${name}.json`, bundle))), baseline]);
+    cases.push({
+      name: `{"length": ${LENGTH}} as ${place} is refused without allocating it`,
+      run: () => runs,
+      check: (t, [result, small]) => {
+        t.equal(result.signal, null, 'not killed');
+        t.equal(result.code, 1, `exits 1\n${result.stderr.slice(0, 500)}`);
+        t.equal(errorCode(result.stderr), 'ERR_TRUSTLOAD_BAD_BUNDLE', `refused as a bad bundle: ${result.stderr.split('\n')[0]}`);
+        t.match(result.stderr, /is not a base64 string/, 'names the field');
+        assertCleanMessage(t, result.stderr);
+        t.ok(result.maxRSS - small.maxRSS < 16 * 1024, `memory stays flat: peak RSS ${result.maxRSS} KiB vs ${small.maxRSS} KiB`);
+      },
+    });
+  }
+}
 if (existsSync('/dev/zero')) {
   refused('an endless device as the bundle (/dev/zero) is refused, not read', keylessArgs(ARTIFACT, '/dev/zero'), 'ERR_TRUSTLOAD_BAD_BUNDLE', { message: /not a regular file/ });
 }

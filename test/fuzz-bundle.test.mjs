@@ -111,7 +111,9 @@ t.test('every fixture verifies unmodified (the fuzz bases are valid)', async (t)
 t.test('mutated bundles: parseBundle + verifyBundle', async (t) => {
   tally.clear();
   const property = fc.property(fc.constantFrom(...BASES), bundleMutations(DONORS), (name, mutations) => {
+    if (process.env.FUZZ_TRACE) writeFileSync(process.env.FUZZ_TRACE, JSON.stringify([name, mutations]));
     const { text, neutral } = mutateBundle(bundles[name], mutations, bundles);
+    if (process.env.FUZZ_TRACE) writeFileSync(process.env.FUZZ_TRACE + '.text', text);
     const problem = judge(name, text, neutral, internals.TrustloadError, () =>
       internals.verifyBundle(internals.parseBundle(Buffer.from(text), `${name}/hello.txt.sigstore.json`), { bytes: ARTIFACT }, signers[name]),
     );

@@ -61,6 +61,7 @@ function policyEdit(value, m) {
     const strings = stringPaths(value);
     if (strings.length === 0) return { value };
     const path = strings[m.at % strings.length];
+    if (path.length === 0) return { value: m.value };
     path.slice(0, -1).reduce((node, key) => node[key], value)[path[path.length - 1]] = m.value;
     return { value };
   }

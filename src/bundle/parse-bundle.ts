@@ -72,13 +72,17 @@ const BASE64 = /^(?:[A-Za-z0-9+/_-]{4})*(?:[A-Za-z0-9+/_-]{2}(?:==)?|[A-Za-z0-9+
 
 /**
  * The protobuf decoder silently skips characters that are not base64, so a
- * corrupted signature would surface later as some unrelated mismatch. Refuse
- * it here, naming the field.
+ * corrupted signature would surface later as some unrelated mismatch; and it
+ * hands anything else to Buffer.from, which takes `{"length": 1e9}` as an
+ * array of a billion bytes to allocate. Refuse both here, naming the field.
+ * (null is protojson's "absent".)
  */
 function rejectMalformedBase64(json: Record<string, unknown>, source: string): void {
   const visit = (value: unknown, path: string[], at: string): void => {
     if (path.length === 0) {
-      if (typeof value === 'string' && !BASE64.test(value.replace(/\r?\n/g, ''))) throw bad(`bundle ${source}: ${at} is not valid base64`);
+      if (value === null) return;
+      if (typeof value !== 'string') throw bad(`bundle ${source}: ${at} is not a base64 string`);
+      if (!BASE64.test(value.replace(/\r?\n/g, ''))) throw bad(`bundle ${source}: ${at} is not valid base64`);
       return;
     }
     const [head, ...rest] = path as [string, ...string[]];

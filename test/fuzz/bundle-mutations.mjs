@@ -74,6 +74,8 @@ export function bundleMutation(donors) {
     { weight: 4, arbitrary: fc.record({ op: fc.constant('bytes'), at: fc.nat(), edit: bytesEdit }) },
     { weight: 2, arbitrary: fc.record({ op: fc.constant('number'), at: fc.nat(), value: numberValue }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('mediaType'), value: fc.constantFrom(...MEDIA_TYPES) }) },
+    // The JSON documents inside base64 fields, which parsers read before any signature is checked.
+    { weight: 2, arbitrary: fc.record({ op: fc.constant('nested'), field: fc.constantFrom('payload', 'canonicalizedBody'), edit: structuralMutation }) },
     { weight: 2, arbitrary: fc.record({ op: fc.constant('swap'), from: fc.constantFrom(...donors), part: fc.constantFrom(...SWAPPABLE.keys()) }) },
   );
 }
@@ -104,6 +106,18 @@ function bundleEdit(value, m, donors) {
     case 'number': {
       const path = pickPath(value, m.at, (p) => NUMBER_KEYS.has(lastKey(p)));
       return { value: path === undefined ? value : setAt(value, path, m.value) };
+    }
+    case 'nested': {
+      const path = pickPath(value, 0, (p, v) => typeof v === 'string' && lastKey(p) === m.field);
+      if (path === undefined) return { value };
+      let text;
+      try {
+        text = applyMutations(JSON.parse(Buffer.from(getAt(value, path), 'base64').toString('utf8')), [m.edit], null).text;
+      } catch {
+        return { value }; // not JSON (or nested too deep to walk): nothing to edit
+      }
+      // Re-encoded signed bytes are never the same bundle, whatever the edit.
+      return { value: setAt(value, path, Buffer.from(text).toString('base64')) };
     }
     case 'mediaType':
       if (isObject(value)) value.mediaType = m.value;

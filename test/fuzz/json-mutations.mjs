@@ -45,9 +45,13 @@ export const textMutation = fc.oneof(
   fc.record({ op: fc.constant('reformat'), indent: fc.integer({ min: 0, max: 4 }), shuffle: fc.nat() }),
 );
 
-/** Every path into `value` (object keys and list indices), the root included, in document order. */
+// Paths are only enumerated this deep: a deeply nested document (one this file generated) would take quadratic memory.
+const MAX_PATH_DEPTH = 32;
+
+/** Every path into `value` (object keys and list indices) up to MAX_PATH_DEPTH, the root included, in document order. */
 export function allPaths(value, prefix = []) {
   const paths = [prefix];
+  if (prefix.length >= MAX_PATH_DEPTH) return paths;
   if (Array.isArray(value)) value.forEach((item, i) => paths.push(...allPaths(item, [...prefix, i])));
   else if (isObject(value)) for (const [key, item] of Object.entries(value)) paths.push(...allPaths(item, [...prefix, key]));
   return paths;

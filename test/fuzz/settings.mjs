@@ -5,6 +5,8 @@
 //   FUZZ_RUNS=N    cases per property (npm test keeps the defaults small; npm run fuzz raises them)
 //   FUZZ_SEED=S    the seed (default fixed: the same cases every run unless asked otherwise)
 //   FUZZ_PATH=P    with FUZZ_SEED, replays the one case a failure reported
+//   FUZZ_TRACE=F   (bundles) writes each case to F and its bundle to F.text before running it:
+//                  what a case that crashes the process (out of memory) leaves behind
 import fc from 'fast-check';
 
 export const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : 20261130;
