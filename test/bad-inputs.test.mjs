@@ -223,6 +223,24 @@ refused('a key bundle checked with another key', keyArgs(ARTIFACT, keyP256.bundl
 
 // ---------------------------------------------------------------- certificates and the CA
 
+{
+  // Found by test/fuzz-bundle.test.mjs: the library's ASN.1 reader ignores the outer tag, minimal
+  // lengths and trailing bytes, none of which is signed; each of these verified before.
+  const reencodings = {
+    'a SET tag instead of SEQUENCE': (der) => Buffer.concat([Buffer.from([0x31]), der.subarray(1)]),
+    'a trailing byte': (der) => Buffer.concat([der, Buffer.from([0])]),
+    'a non-minimal length': (der) => Buffer.concat([Buffer.from([0x30, 0x83, 0x00]), der.subarray(2)]),
+  };
+  for (const [name, reencode] of Object.entries(reencodings)) {
+    const bundle = clone(keyless.bundle);
+    const der = Buffer.from(bundle.verificationMaterial.certificate.rawBytes, 'base64');
+    bundle.verificationMaterial.certificate.rawBytes = reencode(der).toString('base64');
+    refused(`the signing certificate re-encoded with ${name}`, keylessArgs(ARTIFACT, writeIn(tmp, `der-${name.replaceAll(' ', '-')}.json`, bundle)), 'ERR_TRUSTLOAD_BAD_BUNDLE', {
+      message: /certificate 0 is not one DER-encoded certificate/,
+    });
+  }
+}
+
 refused('an expired certificate (log and TSA times after its validity)', keylessArgs(ARTIFACT, fixture('keyless-expired').bundle), 'ERR_TRUSTLOAD_CERTIFICATE', {
   message: /expired/,
 });
@@ -317,6 +335,20 @@ refused('a key bundle with no log entry, without --insecure-ignore-tlog', keyArg
       else e[head][tail] = value;
     }), 'ERR_TRUSTLOAD_TLOG', { message: /is not a non-negative integer/ });
   }
+  // Found while fuzzing: the library verified each of a thousand copies of one valid timestamp
+  // (milliseconds each) before noticing they were duplicates; a 16 MiB bundle stalled a load for minutes.
+  const repeated = (list) => Array(1000).fill(list[0]);
+  refused('a thousand copies of its valid RFC 3161 timestamp', keylessArgs(ARTIFACT, writeIn(tmp, 'many-timestamps.json', (() => {
+    const bundle = clone(keyless.bundle);
+    const data = bundle.verificationMaterial.timestampVerificationData;
+    data.rfc3161Timestamps = repeated(data.rfc3161Timestamps);
+    return bundle;
+  })())), 'ERR_TRUSTLOAD_BAD_BUNDLE', { message: /carries 1000 RFC 3161 timestamps; at most 8/ });
+  refused('a thousand copies of its valid log entry', keylessArgs(ARTIFACT, writeIn(tmp, 'many-entries.json', (() => {
+    const bundle = clone(keyless.bundle);
+    bundle.verificationMaterial.tlogEntries = repeated(bundle.verificationMaterial.tlogEntries);
+    return bundle;
+  })())), 'ERR_TRUSTLOAD_BAD_BUNDLE', { message: /carries 1000 log entries; at most 8/ });
   const signatureLines = {
     'a second copy of the note after its signature': (envelope) => envelope + envelope,
     'a comma inside the signature base64': (envelope) => envelope.replace(/(\u2014 \S+ )/, '$1,'),

@@ -1,3 +1,4 @@
+import { X509Certificate as DerCertificate } from 'node:crypto';
 import { bundleFromJSON, ValidationError, type Bundle } from '@sigstore/bundle';
 import { X509Certificate } from '@sigstore/core';
 import { ErrorCodes, TrustloadError } from '../errors.js';
@@ -44,6 +45,8 @@ export function parseBundle(bytes: Uint8Array, source: string): Bundle {
     }
     throw bad(`bundle ${source} cannot be decoded: ${(err as Error).message}`, err);
   }
+  rejectExcessEvidence(bundle, source);
+  rejectNonDerCertificates(bundle, source);
   rejectRootInChain(bundle, source);
   rejectMalformedLogNumbers(bundle, source);
   rejectProofCheckpointMismatch(bundle, source);
@@ -95,6 +98,50 @@ function rejectMalformedBase64(json: Record<string, unknown>, source: string): v
     if (Array.isArray(child)) child.forEach((item, i) => visit(item, rest, `${name}[${i}]`));
   };
   for (const path of BYTES_FIELDS) visit(json, path, '');
+}
+
+/** More than any signer produces (one log entry, timestamp or intermediate; two while logs migrate). */
+const MAX_EVIDENCE = 8;
+
+/**
+ * The library verifies every log entry and timestamp before it looks for
+ * duplicates, and one RFC 3161 timestamp costs milliseconds: a bundle of the
+ * same valid timestamp repeated thousands of times kept a load busy for
+ * minutes (and every chain certificate is parsed). Refuse such a bundle
+ * before verifying anything.
+ */
+function rejectExcessEvidence(bundle: Bundle, source: string): void {
+  const material = bundle.verificationMaterial;
+  const chain = material.content.$case === 'x509CertificateChain' ? material.content.x509CertificateChain.certificates.length : 0;
+  const counts: [string, number][] = [
+    ['certificates', chain],
+    ['log entries', material.tlogEntries.length],
+    ['RFC 3161 timestamps', material.timestampVerificationData?.rfc3161Timestamps.length ?? 0],
+  ];
+  for (const [what, count] of counts) {
+    if (count > MAX_EVIDENCE) throw bad(`bundle ${source} carries ${count} ${what}; at most ${MAX_EVIDENCE} are read`);
+  }
+}
+
+/**
+ * @sigstore/core's ASN.1 reader checks neither the outer tag nor minimal
+ * lengths nor what follows the certificate, and nothing signs those bytes, so
+ * a certificate could be re-encoded at will and still verify. Require each to
+ * be exactly one DER certificate, as OpenSSL reads and writes it.
+ */
+function rejectNonDerCertificates(bundle: Bundle, source: string): void {
+  const content = bundle.verificationMaterial.content;
+  const certificates =
+    content.$case === 'certificate' ? [content.certificate] : content.$case === 'x509CertificateChain' ? content.x509CertificateChain.certificates : [];
+  certificates.forEach(({ rawBytes }, i) => {
+    let reencoded: Buffer | undefined;
+    try {
+      reencoded = new DerCertificate(rawBytes).raw;
+    } catch {
+      // refused below
+    }
+    if (reencoded === undefined || !reencoded.equals(rawBytes)) throw bad(`bundle ${source}: certificate ${i} is not one DER-encoded certificate`);
+  });
 }
 
 /**

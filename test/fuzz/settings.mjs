@@ -3,6 +3,7 @@
 // prints the command line that replays it.
 //
 //   FUZZ_RUNS=N    cases per property (npm test keeps the defaults small; npm run fuzz raises them)
+//   FUZZ_SECONDS=T stops each property after T seconds, however many cases ran (for long runs)
 //   FUZZ_SEED=S    the seed (default fixed: the same cases every run unless asked otherwise)
 //   FUZZ_PATH=P    with FUZZ_SEED, replays the one case a failure reported
 //   FUZZ_TRACE=F   (bundles) writes each case to F and its bundle to F.text before running it:
@@ -25,9 +26,15 @@ export function runs(byDefault) {
 export function checkProperty(t, name, property, numRuns) {
   const started = performance.now();
   const path = process.env.FUZZ_PATH;
-  const details = fc.check(property, { seed: SEED, numRuns, ...(path ? { path, endOnFailure: true } : {}) });
-  const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  t.comment(`${name}: ${details.numRuns} cases in ${seconds} s (seed ${SEED})`);
+  const seconds = process.env.FUZZ_SECONDS ? Number(process.env.FUZZ_SECONDS) : undefined;
+  const details = fc.check(property, {
+    seed: SEED,
+    numRuns,
+    ...(path ? { path, endOnFailure: true } : {}),
+    ...(seconds ? { interruptAfterTimeLimit: seconds * 1000 } : {}),
+  });
+  const took = ((performance.now() - started) / 1000).toFixed(1);
+  t.comment(`${name}: ${details.numRuns} cases in ${took} s (seed ${SEED}${details.interrupted ? ', stopped by FUZZ_SECONDS' : ''})`);
   if (details.failed) {
     const replay = `FUZZ_SEED=${details.seed} FUZZ_PATH=${details.counterexamplePath} tap ${process.argv[1] ?? ''}`;
     const error = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
