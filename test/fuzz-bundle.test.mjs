@@ -2,14 +2,16 @@
 // structure and text, base64 bytes of DER certificates, signatures, log
 // bodies, proof hashes and timestamps, log numbers, media types, parts
 // swapped in from other bundles), checked against its rule's signers.
-// Every outcome must be either a verification of a bundle that is the same
-// signed bundle as the fixture (evidence may be dropped, never changed), or a TrustloadError with a stable code:
-// never another exception, never a hang, never an accepted modification.
+// Every outcome must be either a verification of the same signed bundle as
+// a genuine fixture (evidence may be dropped, never changed), or a
+// TrustloadError with a stable code: never another exception, never a hang,
+// never an accepted modification.
 // Edits that cannot change meaning (whitespace, key order, base64 spelling)
 // must still verify. Two paths: parseBundle + verifyBundle in this process
 // (so that no exception is hidden by the guard's wrapping), and the public
 // readVerifiedSync of dist/index.js under TRUSTLOAD_POLICY.
-// See test/fuzz/settings.mjs for FUZZ_RUNS / FUZZ_SEED; `npm run fuzz` runs long.
+// See test/fuzz/settings.mjs for FUZZ_RUNS, FUZZ_SEED, FUZZ_SECONDS, FUZZ_TRACE;
+// `npm run fuzz` runs long.
 import fc from 'fast-check';
 import { readFileSync, writeFileSync } from 'node:fs';
 import t from 'tap';
