@@ -223,6 +223,24 @@ refused('a key bundle checked with another key', keyArgs(ARTIFACT, keyP256.bundl
 
 // ---------------------------------------------------------------- certificates and the CA
 
+{
+  // Found by test/fuzz-bundle.test.mjs: the library's ASN.1 reader ignores the outer tag, minimal
+  // lengths and trailing bytes, none of which is signed; each of these verified before.
+  const reencodings = {
+    'a SET tag instead of SEQUENCE': (der) => Buffer.concat([Buffer.from([0x31]), der.subarray(1)]),
+    'a trailing byte': (der) => Buffer.concat([der, Buffer.from([0])]),
+    'a non-minimal length': (der) => Buffer.concat([Buffer.from([0x30, 0x83, 0x00]), der.subarray(2)]),
+  };
+  for (const [name, reencode] of Object.entries(reencodings)) {
+    const bundle = clone(keyless.bundle);
+    const der = Buffer.from(bundle.verificationMaterial.certificate.rawBytes, 'base64');
+    bundle.verificationMaterial.certificate.rawBytes = reencode(der).toString('base64');
+    refused(`the signing certificate re-encoded with ${name}`, keylessArgs(ARTIFACT, writeIn(tmp, `der-${name.replaceAll(' ', '-')}.json`, bundle)), 'ERR_TRUSTLOAD_BAD_BUNDLE', {
+      message: /certificate 0 is not one DER-encoded certificate/,
+    });
+  }
+}
+
 refused('an expired certificate (log and TSA times after its validity)', keylessArgs(ARTIFACT, fixture('keyless-expired').bundle), 'ERR_TRUSTLOAD_CERTIFICATE', {
   message: /expired/,
 });
@@ -307,6 +325,40 @@ refused('a key bundle with no log entry, without --insecure-ignore-tlog', keyArg
   refused('a v0.3 log entry with no inclusion proof', tamper('no-proof', (e) => {
     delete e.inclusionProof;
   }), 'ERR_TRUSTLOAD_TLOG');
+  // Found by test/fuzz-bundle.test.mjs: the library reads log numbers with Number() and BigInt()
+  // (" 12", "1e3", "0x10") and skips unreadable checkpoint signature lines; protojson and Go's note
+  // package (cosign, sigstore-go) refuse both. Each of these verified before.
+  for (const [field, value] of [['integratedTime', ' 1795319498'], ['integratedTime', '1795319498.0'], ['inclusionProof.logIndex', '0x0'], ['inclusionProof.treeSize', '1e0']]) {
+    refused(`a log entry whose ${field} is ${JSON.stringify(value)}`, tamper(`number-${field}-${value.trim()}`, (e) => {
+      const [head, tail] = field.split('.');
+      if (tail === undefined) e[head] = value;
+      else e[head][tail] = value;
+    }), 'ERR_TRUSTLOAD_TLOG', { message: /is not a non-negative integer/ });
+  }
+  // Found while fuzzing: the library verified each of a thousand copies of one valid timestamp
+  // (milliseconds each) before noticing they were duplicates; a 16 MiB bundle stalled a load for minutes.
+  const repeated = (list) => Array(1000).fill(list[0]);
+  refused('a thousand copies of its valid RFC 3161 timestamp', keylessArgs(ARTIFACT, writeIn(tmp, 'many-timestamps.json', (() => {
+    const bundle = clone(keyless.bundle);
+    const data = bundle.verificationMaterial.timestampVerificationData;
+    data.rfc3161Timestamps = repeated(data.rfc3161Timestamps);
+    return bundle;
+  })())), 'ERR_TRUSTLOAD_BAD_BUNDLE', { message: /carries 1000 RFC 3161 timestamps; at most 8/ });
+  refused('a thousand copies of its valid log entry', keylessArgs(ARTIFACT, writeIn(tmp, 'many-entries.json', (() => {
+    const bundle = clone(keyless.bundle);
+    bundle.verificationMaterial.tlogEntries = repeated(bundle.verificationMaterial.tlogEntries);
+    return bundle;
+  })())), 'ERR_TRUSTLOAD_BAD_BUNDLE', { message: /carries 1000 log entries; at most 8/ });
+  const signatureLines = {
+    'a second copy of the note after its signature': (envelope) => envelope + envelope,
+    'a comma inside the signature base64': (envelope) => envelope.replace(/(\u2014 \S+ )/, '$1,'),
+    'no final newline': (envelope) => envelope.replace(/\n$/, ''),
+  };
+  for (const [name, edit] of Object.entries(signatureLines)) {
+    refused(`a checkpoint with ${name}`, tamper(`note-${name.replaceAll(' ', '-')}`, (e) => {
+      e.inclusionProof.checkpoint.envelope = edit(e.inclusionProof.checkpoint.envelope);
+    }), 'ERR_TRUSTLOAD_TLOG', { message: /signature lines are malformed/ });
+  }
 }
 {
   const bundle = clone(fixture('key-p256-tlog').bundle);
@@ -399,6 +451,36 @@ function runMeasured(name, cliArgs) {
       t.ok(grewKiB < 16 * 1024, `memory stays flat: peak RSS ${big.maxRSS} KiB vs ${baseline.maxRSS} KiB for a one-byte bundle`);
     },
   });
+}
+{
+  // Found by test/fuzz-bundle.test.mjs: a bytes field that is an object reached Buffer.from, which
+  // allocates {"length": N} as N bytes: a 40-byte edit cost gigabytes (an out-of-memory crash).
+  const LENGTH = 200_000_000;
+  const places = {
+    'logId.keyId': (b) => (b.verificationMaterial.tlogEntries[0].logId.keyId = { length: LENGTH }),
+    'the signature': (b) => (b.messageSignature.signature = { length: LENGTH }),
+    'the certificate': (b) => (b.verificationMaterial.certificate.rawBytes = { length: LENGTH }),
+    'a proof hash': (b) => (b.verificationMaterial.tlogEntries[0].inclusionProof.hashes = [{ length: LENGTH }]),
+  };
+  const baseline = runMeasured('array-like-baseline', keylessArgs(ARTIFACT, writeIn(tmp, 'array-like-baseline.json', '{')));
+  for (const [place, edit] of Object.entries(places)) {
+    const bundle = clone(keyless.bundle);
+    edit(bundle);
+    const name = `array-like-${place.replaceAll(/\W/g, '-')}`;
+    const runs = Promise.all([runMeasured(name, keylessArgs(ARTIFACT, writeIn(tmp, `${name}.json`, bundle))), baseline]);
+    cases.push({
+      name: `{"length": ${LENGTH}} as ${place} is refused without allocating it`,
+      run: () => runs,
+      check: (t, [result, small]) => {
+        t.equal(result.signal, null, 'not killed');
+        t.equal(result.code, 1, `exits 1\n${result.stderr.slice(0, 500)}`);
+        t.equal(errorCode(result.stderr), 'ERR_TRUSTLOAD_BAD_BUNDLE', `refused as a bad bundle: ${result.stderr.split('\n')[0]}`);
+        t.match(result.stderr, /is not a base64 string/, 'names the field');
+        assertCleanMessage(t, result.stderr);
+        t.ok(result.maxRSS - small.maxRSS < 16 * 1024, `memory stays flat: peak RSS ${result.maxRSS} KiB vs ${small.maxRSS} KiB`);
+      },
+    });
+  }
 }
 if (existsSync('/dev/zero')) {
   refused('an endless device as the bundle (/dev/zero) is refused, not read', keylessArgs(ARTIFACT, '/dev/zero'), 'ERR_TRUSTLOAD_BAD_BUNDLE', { message: /not a regular file/ });

@@ -1,3 +1,4 @@
+import { X509Certificate as DerCertificate } from 'node:crypto';
 import { assertBundleV02, bundleFromJSON, ValidationError, type Bundle } from '@sigstore/bundle';
 import { Bundle as BundleMessage } from '@sigstore/protobuf-specs';
 import { X509Certificate } from '@sigstore/core';
@@ -45,8 +46,10 @@ export function parseBundle(bytes: Uint8Array, source: string): Bundle {
     }
     throw bad(`bundle ${source} cannot be decoded: ${(err as Error).message}`, err);
   }
+  rejectExcessEvidence(bundle, source);
   rejectUnparsableCertificates(bundle, source);
-  rejectNegativeLogIndex(bundle, source);
+  rejectNonDerCertificates(bundle, source);
+  rejectMalformedLogNumbers(bundle, source);
   rejectProofCheckpointMismatch(bundle, source);
   return bundle;
 }
@@ -73,13 +76,17 @@ const BASE64 = /^(?:[A-Za-z0-9+/_-]{4})*(?:[A-Za-z0-9+/_-]{2}(?:==)?|[A-Za-z0-9+
 
 /**
  * The protobuf decoder silently skips characters that are not base64, so a
- * corrupted signature would surface later as some unrelated mismatch. Refuse
- * it here, naming the field.
+ * corrupted signature would surface later as some unrelated mismatch; and it
+ * hands anything else to Buffer.from, which takes `{"length": 1e9}` as an
+ * array of a billion bytes to allocate. Refuse both here, naming the field.
+ * (null is protojson's "absent".)
  */
 function rejectMalformedBase64(json: Record<string, unknown>, source: string): void {
   const visit = (value: unknown, path: string[], at: string): void => {
     if (path.length === 0) {
-      if (typeof value === 'string' && !BASE64.test(value.replace(/\r?\n/g, ''))) throw bad(`bundle ${source}: ${at} is not valid base64`);
+      if (value === null) return;
+      if (typeof value !== 'string') throw bad(`bundle ${source}: ${at} is not a base64 string`);
+      if (!BASE64.test(value.replace(/\r?\n/g, ''))) throw bad(`bundle ${source}: ${at} is not valid base64`);
       return;
     }
     const [head, ...rest] = path as [string, ...string[]];
@@ -95,6 +102,50 @@ function rejectMalformedBase64(json: Record<string, unknown>, source: string): v
 }
 
 export const V03_MEDIA_TYPES = new Set(['application/vnd.dev.sigstore.bundle+json;version=0.3', 'application/vnd.dev.sigstore.bundle.v0.3+json']);
+
+/** More than any signer produces (one log entry, timestamp or intermediate; two while logs migrate). */
+const MAX_EVIDENCE = 8;
+
+/**
+ * The library verifies every log entry and timestamp before it looks for
+ * duplicates, and one RFC 3161 timestamp costs milliseconds: a bundle of the
+ * same valid timestamp repeated thousands of times kept a load busy for
+ * minutes (and every chain certificate is parsed). Refuse such a bundle
+ * before verifying anything.
+ */
+function rejectExcessEvidence(bundle: Bundle, source: string): void {
+  const material = bundle.verificationMaterial;
+  const chain = material.content.$case === 'x509CertificateChain' ? material.content.x509CertificateChain.certificates.length : 0;
+  const counts: [string, number][] = [
+    ['certificates', chain],
+    ['log entries', material.tlogEntries.length],
+    ['RFC 3161 timestamps', material.timestampVerificationData?.rfc3161Timestamps.length ?? 0],
+  ];
+  for (const [what, count] of counts) {
+    if (count > MAX_EVIDENCE) throw bad(`bundle ${source} carries ${count} ${what}; at most ${MAX_EVIDENCE} are read`);
+  }
+}
+
+/**
+ * @sigstore/core's ASN.1 reader checks neither the outer tag nor minimal
+ * lengths nor what follows the certificate, and nothing signs those bytes, so
+ * a certificate could be re-encoded at will and still verify. Require each to
+ * be exactly one DER certificate, as OpenSSL reads and writes it.
+ */
+function rejectNonDerCertificates(bundle: Bundle, source: string): void {
+  const content = bundle.verificationMaterial.content;
+  const certificates =
+    content.$case === 'certificate' ? [content.certificate] : content.$case === 'x509CertificateChain' ? content.x509CertificateChain.certificates : [];
+  certificates.forEach(({ rawBytes }, i) => {
+    let reencoded: Buffer | undefined;
+    try {
+      reencoded = new DerCertificate(rawBytes).raw;
+    } catch {
+      // refused below
+    }
+    if (reencoded === undefined || !reencoded.equals(rawBytes)) throw bad(`bundle ${source}: certificate ${i} is not one DER-encoded certificate`);
+  });
+}
 
 /**
  * model_signing's `certificate` method writes v0.3 bundles that carry a leaf
@@ -126,13 +177,32 @@ function rejectUnparsableCertificates(bundle: Bundle, source: string): void {
   });
 }
 
-function rejectNegativeLogIndex(bundle: Bundle, source: string): void {
-  for (const entry of bundle.verificationMaterial.tlogEntries) {
-    if (!/^\d+$/.test(entry.logIndex)) {
-      throw new TrustloadError(ErrorCodes.TLOG, `bundle ${source}: log index ${JSON.stringify(entry.logIndex)} is not a non-negative integer`);
+/**
+ * The library reads a log's numbers with Number() and BigInt(), which take
+ * " 12", "1e3" and "0x10"; protojson (and so cosign and sigstore-go) takes
+ * decimal digits only. Refuse the rest, so that no bundle means one number
+ * here and nothing, or another, to them.
+ */
+function rejectMalformedLogNumbers(bundle: Bundle, source: string): void {
+  bundle.verificationMaterial.tlogEntries.forEach((entry, i) => {
+    const numbers: [string, string | undefined][] = [
+      ['log index', entry.logIndex],
+      ['integrated time', entry.integratedTime],
+      ["inclusion proof's log index", entry.inclusionProof?.logIndex],
+      ["inclusion proof's tree size", entry.inclusionProof?.treeSize],
+    ];
+    for (const [name, value] of numbers) {
+      if (value !== undefined && !/^\d+$/.test(value)) {
+        throw new TrustloadError(ErrorCodes.TLOG, `bundle ${source}: log entry ${i}: ${name} ${JSON.stringify(value)} is not a non-negative integer`);
+      }
     }
-  }
+  });
 }
+
+// A signed note's signature block, as Go's note package (so Rekor, cosign and sigstore-go) reads it:
+// "— name base64" lines, each ending in a newline. The library skips lines it cannot read and
+// decodes base64 leniently, so without this anything could sit beside a valid signature.
+const NOTE_SIGNATURES = /^(?:\u2014 \S+ (?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?\n)+$/;
 
 /**
  * @sigstore/verify checks the Merkle path against the root hash in the signed
@@ -148,12 +218,15 @@ function rejectProofCheckpointMismatch(bundle: Bundle, source: string): void {
     if (proof === undefined || typeof envelope !== 'string') return;
     const separator = envelope.indexOf('\n\n');
     if (separator < 0) return;
+    if (!NOTE_SIGNATURES.test(envelope.slice(separator + 2))) {
+      throw new TrustloadError(ErrorCodes.TLOG, `bundle ${source}: log entry ${i}: the checkpoint's signature lines are malformed`);
+    }
     const [, size, rootHash] = envelope.slice(0, separator).split('\n');
     if (size === undefined || rootHash === undefined || !/^\d+$/.test(size)) return;
     const fail = (what: string): never => {
       throw new TrustloadError(ErrorCodes.TLOG, `bundle ${source}: log entry ${i}: the inclusion proof's ${what} differs from its signed checkpoint's`);
     };
-    if (!/^\d+$/.test(proof.treeSize) || BigInt(proof.treeSize) !== BigInt(size)) fail('tree size');
+    if (BigInt(proof.treeSize) !== BigInt(size)) fail('tree size');
     if (!Buffer.from(rootHash, 'base64').equals(Buffer.from(proof.rootHash))) fail('root hash');
   });
 }
