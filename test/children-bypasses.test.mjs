@@ -137,6 +137,7 @@ const cases = {
   'child --openssl-config': () => collect(spawn(node, ['--openssl-config=' + at('openssl.cnf'), child, BAD], { stdio })),
   'child --experimental-sea-config': () => collect(spawn(node, ['--experimental-sea-config', at('sea.json')], { stdio })),
   'child env LD_PRELOAD': () => collect(spawn(node, [child, BAD], { env: { ...process.env, LD_PRELOAD: at('plugins/lib.so') }, stdio })),
+  'child --env-file setting LD_PRELOAD, which a Node it starts would inherit': () => collect(spawn(node, ['--env-file=preload.env', child, BAD], { stdio })),
   'child env OPENSSL_CONF': () => collect(spawn(node, [child, BAD], { env: { ...process.env, OPENSSL_CONF: at('openssl.cnf') }, stdio })),
   // The parent runs with NODE_PATH=lib, where it finds y.js; the child's NODE_PATH names plugins/.
   'child env NODE_PATH': () => collect(spawn(node, ['-r', 'y', child, BAD], { env: { ...process.env, NODE_PATH: at('plugins') }, stdio })),
@@ -207,6 +208,7 @@ const app = makeApp(t, {
     'node_modules/x/index.js': "console.log('HARMLESS:x package');\n",
     'a.test.mjs': "import test from 'node:test';\ntest('passes', () => {});\n",
     'test-reporter.config.json': JSON.stringify({ test: { 'test-reporter': './plugins/rep.mjs' } }),
+    'preload.env': 'LD_PRELOAD=./plugins/lib.so\n',
     'openssl.cnf': 'openssl_conf = openssl_init\n[openssl_init]\n',
     'sea.json': JSON.stringify({ main: 'x.cjs', output: 'sea.blob' }),
     'snapshot.cjs': SNAPSHOT,
@@ -269,6 +271,7 @@ const EXPECT = {
   'child --openssl-config': { refused: 'ERR_TRUSTLOAD_UNSUPPORTED_LOAD' },
   'child --experimental-sea-config': { refused: 'ERR_TRUSTLOAD_UNSUPPORTED_LOAD' },
   'child env LD_PRELOAD': { refused: 'ERR_TRUSTLOAD_UNSUPPORTED_LOAD' },
+  'child --env-file setting LD_PRELOAD, which a Node it starts would inherit': { refused: 'ERR_TRUSTLOAD_UNSUPPORTED_LOAD' },
   'child env OPENSSL_CONF': { refused: 'ERR_TRUSTLOAD_UNSUPPORTED_LOAD' },
   'child env NODE_PATH': { refused: 'ERR_TRUSTLOAD_UNSUPPORTED_LOAD' },
   'child -r of a signed plugin, overwritten right after the spawn': { refused: 'ERR_TRUSTLOAD_UNSUPPORTED_LOAD', says: '--import' },

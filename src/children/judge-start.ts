@@ -94,12 +94,13 @@ export class StartJudge {
   }
 
   #variables(env: readonly string[]): void {
-    for (const name of NODE_EARLY_LOAD_VARIABLES) {
-      const value = firstValue(env, name);
-      if (value !== undefined && value !== '' && value !== environment[name]) {
-        this.#refuse(new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, `a child started with ${name}=${value} loads what it names before the guard; only this process's own ${name} is passed on`));
-      }
-    }
+    for (const name of NODE_EARLY_LOAD_VARIABLES) this.#variable(name, firstValue(env, name), 'a child started with');
+  }
+
+  /** A variable that loads code before the guard (or changes what a preload names) may only keep the value this process started with. */
+  #variable(name: string, value: string | undefined, where: string): void {
+    if (value === undefined || value === '' || value === environment[name] || !NODE_EARLY_LOAD_VARIABLES.includes(name)) return;
+    this.#refuse(new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, `${where} ${name}=${value} loads what it names before the guard; only this process's own ${name} is passed on`));
   }
 
   #flags(flags: readonly NodeFlag[], cwd: string, importsBeforeGuard: boolean): Resolved[] {
@@ -166,8 +167,8 @@ export class StartJudge {
   /**
    * Node reads an env file's variables before NODE_OPTIONS, but never over
    * one the environment has: the pinned ones always are. What it can still add
-   * is judged: the REPL module it names, the preloads of its NODE_OPTIONS, and
-   * the file itself when it sets any of these.
+   * is judged: the REPL module it names, the preloads of its NODE_OPTIONS, the
+   * variables that load code first, and the file itself when it sets any of these.
    */
   #envFile(path: string, cwd: string, optional: boolean): void {
     const text = this.#readOptional(path, optional);
@@ -176,6 +177,8 @@ export class StartJudge {
     for (const [name, value] of envFileEntries(text)) {
       if (name === 'NODE_REPL_EXTERNAL_MODULE' && value !== '') this.#replacesGuard(resolve(cwd, value), `NODE_REPL_EXTERNAL_MODULE in ${path}`);
       if (name === 'NODE_OPTIONS') this.#nodeOptions(value, cwd, true);
+      // Node sets them after the linker ran, but a Node the child starts inherits them.
+      this.#variable(name, value, `a child with ${path} setting`);
       sensitive ||= name === 'NODE_OPTIONS' || name === 'NODE_REPL_EXTERNAL_MODULE' || name.startsWith('NODE_COMPILE_CACHE') || name.startsWith('TRUSTLOAD_');
     }
     if (sensitive) this.#beforeGuard(path, '--env-file');

@@ -46,7 +46,7 @@ function checkStart(spawn: NativeSpawn, pinned: PinnedEnvironment, judge: StartJ
   }
   const args = spawn.args.map(String);
   // No list at all: the child would inherit this process's current environment.
-  const given = spawn.envPairs === undefined ? envPairs(process.env) : (spawn.envPairs as unknown[]).map(String);
+  const given = spawn.envPairs === undefined ? envPairs(pinned.live) : (spawn.envPairs as unknown[]).map(String);
   const { pairs, callerNodeOptions } = pinned.rewrite(given);
   const cwd = workingFolder(typeof spawn.cwd === 'string' && spawn.cwd !== '' ? resolve(spawn.cwd) : process.cwd());
   judge.process({ file: spawn.file, args, cwd, env: pairs, callerNodeOptions });
@@ -66,7 +66,7 @@ function guardExecve(pinned: PinnedEnvironment, judge: StartJudge, enforce: bool
   const execve = (process as unknown as { execve?: AnyFunction }).execve;
   if (typeof execve !== 'function') return;
   const channel = diagnostics.channel('process.execve');
-  (process as unknown as { execve: AnyFunction }).execve = function guardedExecve(this: unknown, file: unknown, args: unknown = [], env: unknown = process.env) {
+  (process as unknown as { execve: AnyFunction }).execve = function guardedExecve(this: unknown, file: unknown, args: unknown = [], env: unknown = pinned.live) {
     // Node publishes the final arguments to subscribers, which may change them after this check.
     if (channel.hasSubscribers) refuse(new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, 'process.execve with a process.execve diagnostics subscriber cannot be checked'), enforce);
     if (typeof env !== 'object' || env === null) throw new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, 'process.execve needs an environment object');

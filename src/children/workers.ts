@@ -28,8 +28,6 @@ const RESOURCE_LIMITS = ['maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', '
 export function guardWorkers(workerThreads: typeof WorkerThreads, pinned: PinnedEnvironment, judge: StartJudge, registerPath: string): void {
   const Original = workerThreads.Worker;
   const importArg = pinnedImport(registerPath, pinned.policy);
-  // The environment object Node's SHARE_ENV workers read, whatever process.env is later replaced with.
-  const liveEnv = process.env;
   const enforce = pinned.policy.mode === 'enforce';
   const refuse = (error: TrustloadError): void => {
     if (enforce) {
@@ -52,9 +50,10 @@ export function guardWorkers(workerThreads: typeof WorkerThreads, pinned: Pinned
     if (typeof given.env === 'symbol') {
       refuse(new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, 'a Worker with env: SHARE_ENV reads NODE_OPTIONS from the live environment when it starts, after any check'));
       env = given.env;
-      execArgv = judge.worker(execArgv, liveEnv.NODE_OPTIONS, !pinned.startsWithGuard(liveEnv.NODE_OPTIONS)).execArgv;
+      execArgv = judge.worker(execArgv, pinned.live.NODE_OPTIONS, !pinned.startsWithGuard(pinned.live.NODE_OPTIONS)).execArgv;
     } else {
-      const { pairs, callerNodeOptions } = pinned.rewrite(envPairs((given.env ?? process.env) as Record<string, unknown>));
+      // No env given: Node copies its own environment, not whatever process.env now is.
+      const { pairs, callerNodeOptions } = pinned.rewrite(envPairs((given.env ?? pinned.live) as Record<string, unknown>));
       const judged = judge.worker(execArgv, callerNodeOptions, false);
       execArgv = judged.execArgv;
       const values: Record<string, string> = Object.create(null);
