@@ -122,6 +122,8 @@ const cases = {
     moveIntoPlugins();
     return w;
   },
+  // cpkg exports ./lib/evil.cjs under the "evil" condition, and lib/ links into plugins/.
+  'child -r of a package, resolved by the child under other export conditions': () => collect(spawn(node, ['--conditions=evil', '-r', 'cpkg', child, BAD], { stdio })),
   'child -p -r of a tampered plugin': () => collect(spawn(node, ['-p', '-r', './plugins/tampered.cjs'], { stdio })),
   'child --print -r of a tampered plugin': () => collect(spawn(node, ['--print', '-r', './plugins/tampered.cjs'], { stdio })),
   'child --test-reporter of an unsigned plugin': () => collect(spawn(node, ['--test', '--test-reporter=./plugins/rep.mjs', 'a.test.mjs'], { stdio })),
@@ -219,6 +221,9 @@ const app = makeApp(t, {
     'plugins/signed.cjs': "console.log('PRELOAD:OK');\n",
     'plugins/signed-import.mjs': "console.log('PRELOAD:OK');\n",
     'plugins/signed-ok.cjs': "console.log('PRELOAD:OK');\n",
+    'node_modules/cpkg/package.json': JSON.stringify({ name: 'cpkg', exports: { '.': { evil: './lib/evil.cjs', default: './index.cjs' } } }),
+    'node_modules/cpkg/index.cjs': "console.log('HARMLESS:x');\n",
+    'plugins/cpkg-lib/evil.cjs': "console.log('TAMPERED:an export condition');\n",
     'lib/y.js': "console.log('HARMLESS:y');\n",
     'plugins/y.js': "console.log('TAMPERED:plugins/y.js');\n",
     'plugins/rep.mjs': "console.log('TAMPERED:reporter');\nexport default async function* (source) { for await (const _ of source); }\n",
@@ -231,6 +236,7 @@ const app = makeApp(t, {
 });
 app.tamper('plugins/bad.mjs');
 app.tamper('plugins/tampered.cjs');
+app.symlink('../../plugins/cpkg-lib', 'node_modules/cpkg/lib');
 
 const otherPin = (() => {
   const url = pathToFileURL(REGISTER);
@@ -258,6 +264,7 @@ const EXPECT = {
   'spawnSync with a relative cwd, a decision subscriber moves the working folder': 'harmless',
   'a worker -r, the working folder moved right after new Worker': 'harmlessWorker',
   'a worker NODE_OPTIONS -r, the working folder moved right after new Worker': 'harmlessWorker',
+  'child -r of a package, resolved by the child under other export conditions': 'harmless',
   'child -p -r of a tampered plugin': { refused: 'ERR_TRUSTLOAD_SIGNATURE' },
   'child --print -r of a tampered plugin': { refused: 'ERR_TRUSTLOAD_SIGNATURE' },
   'child --test-reporter of an unsigned plugin': { refused: 'ERR_TRUSTLOAD_NO_BUNDLE' },

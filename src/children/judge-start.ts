@@ -58,19 +58,27 @@ export class StartJudge {
     this.#startedWith = new Set(started.map(flagText));
   }
 
-  process(start: ProcessStart): void {
-    this.#nodeOptions(start.callerNodeOptions, start.cwd, false);
+  /**
+   * A process start. Returns its arguments and the caller's NODE_OPTIONS with
+   * each judged file named by the real path judged, so that the child loads
+   * that file whatever its own resolution would pick (export conditions, a
+   * package map, a link changed since).
+   */
+  process(start: ProcessStart): { args: string[]; callerNodeOptions: string | undefined } {
+    const callerNodeOptions = this.#nodeOptions(start.callerNodeOptions, start.cwd, false);
     // NODE_OPTIONS and these variables reach any Node the child starts; its arguments only matter to Node.
     this.#replModule(start.env, start.cwd);
     this.#variables(start.env);
-    if (this.#isNode(start.file, start.cwd, start.env)) this.#flags(readNodeFlags(start.args.slice(1)), start.cwd, false);
+    if (!this.#isNode(start.file, start.cwd, start.env)) return { args: [...start.args], callerNodeOptions };
+    const words = start.args.slice(1);
+    return { args: [start.args[0]!, ...replaceValues(words, this.#flags(readNodeFlags(words), start.cwd, false))], callerNodeOptions };
   }
 
   /**
    * A Worker: its execArgv after the guard's `--import`, and the NODE_OPTIONS
-   * of the environment it gets. A worker resolves these names when it starts,
-   * from whatever folder the process is in by then: the returned execArgv and
-   * NODE_OPTIONS name each judged file absolutely instead.
+   * of the environment it gets, each judged file named by its real path (a
+   * worker resolves these names when it starts, from whatever folder the
+   * process is in by then).
    */
   worker(execArgv: readonly string[], nodeOptions: string | undefined, nodeOptionsBeforeGuard: boolean): { execArgv: string[]; nodeOptions: string | undefined } {
     const cwd = process.cwd();

@@ -96,6 +96,13 @@ export class PinnedEnvironment {
     return { pairs: [...this.#pairs, `NODE_OPTIONS=${this.nodeOptions(callerNodeOptions)}`, ...kept], callerNodeOptions };
   }
 
+  /** Pairs from rewrite() with the caller's NODE_OPTIONS replaced (behind the guard's `--import` still). */
+  withCallerNodeOptions(pairs: readonly string[], callerNodeOptions: string | undefined): string[] {
+    const next = [...pairs];
+    next[this.#pairs.length] = `NODE_OPTIONS=${this.nodeOptions(callerNodeOptions)}`;
+    return next;
+  }
+
   #processEnvChanged(): boolean {
     const env = this.live;
     return env.TRUSTLOAD_POLICY !== this.policy.policyFile || env.TRUSTLOAD_POLICY_SHA256 !== this.policy.policySha256 || !this.startsWithGuard(env.NODE_OPTIONS);

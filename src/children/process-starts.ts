@@ -36,9 +36,10 @@ export function guardProcessStarts(pinned: PinnedEnvironment, judge: StartJudge,
 
 /**
  * The checked start: strings only (read once), the pinned environment, early
- * loads judged, and the working folder they were judged in (its real path)
- * given to the spawn, so that nothing run after the check (a getter Node's
- * native side reaches, a decision subscriber) can move the child elsewhere.
+ * loads judged and named by the real paths judged, and the working folder they
+ * were judged in (its real path) given to the spawn, so that nothing run after
+ * the check (a getter Node's native side reaches, a decision subscriber) can
+ * move the child elsewhere.
  */
 function checkStart(spawn: NativeSpawn, pinned: PinnedEnvironment, judge: StartJudge): CheckedSpawn {
   if (typeof spawn.file !== 'string' || !Array.isArray(spawn.args) || (spawn.envPairs !== undefined && !Array.isArray(spawn.envPairs))) {
@@ -49,8 +50,9 @@ function checkStart(spawn: NativeSpawn, pinned: PinnedEnvironment, judge: StartJ
   const given = spawn.envPairs === undefined ? envPairs(pinned.live) : (spawn.envPairs as unknown[]).map(String);
   const { pairs, callerNodeOptions } = pinned.rewrite(given);
   const cwd = workingFolder(typeof spawn.cwd === 'string' && spawn.cwd !== '' ? resolve(spawn.cwd) : process.cwd());
-  judge.process({ file: spawn.file, args, cwd, env: pairs, callerNodeOptions });
-  return { file: spawn.file, args, cwd, envPairs: pairs };
+  const judged = judge.process({ file: spawn.file, args, cwd, env: pairs, callerNodeOptions });
+  const env = judged.callerNodeOptions === callerNodeOptions ? pairs : pinned.withCallerNodeOptions(pairs, judged.callerNodeOptions);
+  return { file: spawn.file, args: judged.args, cwd, envPairs: env };
 }
 
 /** A folder by its real path, so that a link on the way changed later does not move the child; as given when it does not exist (the spawn then fails). */

@@ -57,8 +57,7 @@ export function guardWorkers(workerThreads: typeof WorkerThreads, pinned: Pinned
       const judged = judge.worker(execArgv, callerNodeOptions, false);
       execArgv = judged.execArgv;
       const values: Record<string, string> = Object.create(null);
-      for (const pair of [...pairs].reverse()) values[pair.slice(0, pair.indexOf('=', 1))] = pair.slice(pair.indexOf('=', 1) + 1);
-      values.NODE_OPTIONS = pinned.nodeOptions(judged.nodeOptions);
+      for (const pair of pinned.withCallerNodeOptions(pairs, judged.nodeOptions).reverse()) values[pair.slice(0, pair.indexOf('=', 1))] = pair.slice(pair.indexOf('=', 1) + 1);
       env = values;
     }
     const checked: Record<string, unknown> = Object.create(null);
