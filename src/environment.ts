@@ -1,6 +1,7 @@
 import { frozenCopy } from './io/frozen.js';
+import { NODE_EARLY_LOAD_VARIABLES } from './node-features.js';
 
-const NAMES = ['TRUSTLOAD_POLICY', 'TRUSTLOAD_POLICY_SHA256', 'TRUSTLOAD_MODE', 'NODE_OPTIONS', 'NODE_PRESERVE_SYMLINKS'] as const;
+const NAMES: readonly string[] = ['TRUSTLOAD_POLICY', 'TRUSTLOAD_POLICY_SHA256', 'TRUSTLOAD_MODE', 'NODE_OPTIONS', 'NODE_PRESERVE_SYMLINKS', ...NODE_EARLY_LOAD_VARIABLES];
 
 /**
  * The environment variables trustload decides by, read once when it is
@@ -8,6 +9,6 @@ const NAMES = ['TRUSTLOAD_POLICY', 'TRUSTLOAD_POLICY_SHA256', 'TRUSTLOAD_MODE', 
  * values: process.env inherits from Object.prototype, so an unset variable
  * would otherwise read as whatever a polluted prototype holds.
  */
-export const environment: Readonly<Partial<Record<(typeof NAMES)[number], string>>> = frozenCopy(
+export const environment: Readonly<Partial<Record<string, string>>> = frozenCopy(
   Object.fromEntries(NAMES.filter((name) => Object.hasOwn(process.env, name)).map((name) => [name, process.env[name]])),
 );

@@ -22,9 +22,11 @@ export const hasRegisterHooks = typeof module.registerHooks === 'function';
 
 /**
  * Node options (long names, as `node --help` of 24.x lists them) that take a
- * value, so that `--title -r` is read as a title. An option missing here is
- * read as a flag: the word after it is then taken as possibly its value and the
- * arguments after it are still searched (see src/children/node-flags.ts).
+ * value, so that `--title -r` is read as a title (Node refuses a value that
+ * starts with `-` unless written `\-`, so nothing is hidden that way). An
+ * option missing here is read as a flag: the word after it is then taken as
+ * possibly its value and the arguments after it are still searched (see
+ * src/children/node-flags.ts).
  */
 export const NODE_OPTIONS_WITH_VALUE: ReadonlySet<string> = new Set(
   (
@@ -34,7 +36,7 @@ export const NODE_OPTIONS_WITH_VALUE: ReadonlySet<string> = new Set(
     'experimental-test-tag-filter heap-prof-dir heap-prof-interval heap-prof-name heapsnapshot-near-heap-limit ' +
     'heapsnapshot-signal icu-data-dir import input-type inspect-port inspect-publish-uid localstorage-file ' +
     'max-http-header-size max-old-space-size-percentage network-family-autoselection-attempt-timeout openssl-config ' +
-    'print redirect-warnings report-filename report-signal require run secure-heap secure-heap-min snapshot-blob ' +
+    'redirect-warnings report-filename report-signal require run secure-heap secure-heap-min snapshot-blob ' +
     'test-concurrency test-coverage-branches test-coverage-exclude test-coverage-functions test-coverage-include ' +
     'test-coverage-lines test-global-setup test-name-pattern test-random-seed test-reporter test-reporter-destination ' +
     'test-rerun-failures test-shard test-skip-pattern test-timeout title tls-cipher-list tls-keylog ' +
@@ -44,6 +46,72 @@ export const NODE_OPTIONS_WITH_VALUE: ReadonlySet<string> = new Set(
     .split(' ')
     .map((name) => `--${name}`),
 );
+
+/**
+ * Flags that take the next word as their value only when it does not start
+ * with `-` (Node's `--print <arg>` alias): `-p -r x` preloads x.
+ */
+export const NODE_OPTIONS_WITH_OPTIONAL_VALUE: ReadonlySet<string> = new Set(['--print']);
+
+/**
+ * What Node does, before the guard's `--import` runs or instead of it, with
+ * what an option names (every option of `node --help` 24.x that names code to
+ * load or run, or lets code in from outside):
+ * - `require`, `import`, `module-path`: a module it loads first (`import`: as a
+ *   URL or package specifier, `module-path`: as a path); `--import` runs after
+ *   the guard's, except where put before it;
+ * - `reporter`: a test reporter, a built-in name or a module;
+ * - `replaces-guard`: a startup snapshot, whose code runs with no preload;
+ * - `env-file`, `env-file-if-exists`, `config-file`, `default-config-file`:
+ *   files of variables or options read first;
+ * - `unguarded`: runs code without the guard (building a snapshot or a single
+ *   executable blob), or lets a debugger or OpenSSL (its config can load
+ *   engines and providers: native code) run code the guard never sees.
+ */
+export type EarlyLoad =
+  | 'require'
+  | 'import'
+  | 'module-path'
+  | 'import-after-guard'
+  | 'reporter'
+  | 'replaces-guard'
+  | 'env-file'
+  | 'env-file-if-exists'
+  | 'config-file'
+  | 'default-config-file'
+  | 'unguarded';
+
+export const NODE_EARLY_LOADS: ReadonlyMap<string, EarlyLoad> = new Map([
+  ['--require', 'require'],
+  ['--experimental-loader', 'import'],
+  ['--test-global-setup', 'module-path'],
+  ['--import', 'import-after-guard'],
+  ['--test-reporter', 'reporter'],
+  ['--snapshot-blob', 'replaces-guard'],
+  ['--env-file', 'env-file'],
+  ['--env-file-if-exists', 'env-file-if-exists'],
+  ['--experimental-config-file', 'config-file'],
+  ['--experimental-default-config-file', 'default-config-file'],
+  ['--build-snapshot', 'unguarded'],
+  ['--build-snapshot-config', 'unguarded'],
+  ['--experimental-sea-config', 'unguarded'],
+  ['--inspect', 'unguarded'],
+  ['--inspect-brk', 'unguarded'],
+  ['--inspect-wait', 'unguarded'],
+  ['--openssl-config', 'unguarded'],
+  ['--openssl-shared-config', 'unguarded'],
+]);
+
+/** The test reporters built into Node, named instead of a module. */
+export const BUILT_IN_TEST_REPORTERS: ReadonlySet<string> = new Set(['spec', 'tap', 'dot', 'junit', 'lcov']);
+
+/**
+ * Variables that make a Node child load code before the guard (the dynamic
+ * linker's preloads and search path, OpenSSL's config and module folders), or
+ * change what a preload's name resolves to (NODE_PATH). NODE_REPL_EXTERNAL_MODULE
+ * is judged on its own (src/children/judge-start.ts).
+ */
+export const NODE_EARLY_LOAD_VARIABLES: readonly string[] = ['LD_PRELOAD', 'LD_AUDIT', 'LD_LIBRARY_PATH', 'OPENSSL_CONF', 'OPENSSL_MODULES', 'OPENSSL_ENGINES', 'NODE_PATH'];
 
 /** Flags NODE_OPTIONS does not accept (so process.allowedNodeEnvironmentFlags does not list them) that take no value. */
 export const NODE_FLAGS_ONLY_ON_COMMAND_LINE: ReadonlySet<string> = new Set(
@@ -96,23 +164,35 @@ export interface NativeSpawn {
   envPairs: unknown;
 }
 
+/** A start the guard checked: the native spawn gets exactly these. */
+export interface CheckedSpawn {
+  file: string;
+  args: string[];
+  /** Always given: a child otherwise starts in whatever folder this process is in by then. */
+  cwd: string;
+  envPairs: string[];
+}
+
 /**
  * The native spawn under child_process takes one options object in some Node
  * versions and (file, args, cwd, envPairs, stdio, flags, uid, gid) in others
- * (24.21): read either, and build the same call back with checked values.
+ * (24.21): read either, and build the same call back with checked values. The
+ * native side reads optional fields (uid, gid, ...) as it spawns, after the
+ * check: the rebuilt object has no prototype, so a getter on Object.prototype
+ * cannot run then.
  */
-export function readNativeSpawn(args: readonly unknown[]): { spawn: NativeSpawn; rebuild: (checked: { file: string; args: string[]; envPairs: string[] }) => unknown[] } {
+export function readNativeSpawn(args: readonly unknown[]): { spawn: NativeSpawn; rebuild: (checked: CheckedSpawn) => unknown[] } {
   const first = args[0];
   if (typeof first === 'object' && first !== null) {
-    const options = { ...(first as Record<string, unknown>) };
+    const options = { __proto__: null, ...(first as Record<string, unknown>) } as Record<string, unknown>;
     return {
       spawn: { file: options.file, args: options.args, cwd: options.cwd, envPairs: options.envPairs },
-      rebuild: (checked) => [{ ...options, ...checked }, ...args.slice(1)],
+      rebuild: (checked) => [{ __proto__: null, ...options, ...checked }, ...args.slice(1)],
     };
   }
   const [file, spawnArgs, cwd, envPairs, ...rest] = args;
   return {
     spawn: { file, args: spawnArgs, cwd, envPairs },
-    rebuild: (checked) => [checked.file, checked.args, cwd, checked.envPairs, ...rest],
+    rebuild: (checked) => [checked.file, checked.args, checked.cwd, checked.envPairs, ...rest],
   };
 }

@@ -18,7 +18,7 @@ import { guardWorkers } from './workers.js';
 export function guardChildren(guard: Guard, registerPath: string): (builtinUrl: string) => void {
   const pinned = new PinnedEnvironment(process.env, { policyFile: guard.loaded.file!, policySha256: guard.loaded.sha256, mode: guard.mode }, registerPath);
   pinned.applyToProcess();
-  const judge = new StartJudge(guard);
+  const judge = new StartJudge(guard, registerPath);
   guardProcessStarts(pinned, judge, guard.mode === 'enforce');
   let workersGuarded = false;
   const onBuiltin = (id: string): void => {

@@ -1,9 +1,12 @@
-import { NODE_FLAGS_ONLY_ON_COMMAND_LINE, NODE_OPTION_ALIASES, NODE_OPTIONS_WITH_VALUE } from '../node-features.js';
+import { NODE_FLAGS_ONLY_ON_COMMAND_LINE, NODE_OPTION_ALIASES, NODE_OPTIONS_WITH_OPTIONAL_VALUE, NODE_OPTIONS_WITH_VALUE } from '../node-features.js';
 
 /** One option Node reads, by its long name, with its value ('' for a flag). */
 export interface NodeFlag {
   name: string;
   value: string;
+  /** Where the value is in the words it was read from (`inline`: after `=` in the option's own word). */
+  at?: number;
+  inline?: boolean;
 }
 
 /**
@@ -37,7 +40,8 @@ export function splitNodeOptions(value: string): string[] | undefined {
 /**
  * The options Node reads from `words` (a child's arguments after the
  * executable, a Worker's execArgv, or NODE_OPTIONS split), as Node reads them:
- * `--name=value`, `--name value` for options that take one, short names and
+ * `--name=value`, `--name value` for options that take one (`--print value`
+ * only when the value does not start with `-`), short names and
  * aliases, `_` for `-`; reading stops at `--`, `-` or the script. After an
  * option this table does not know, the next word may be its value: it is
  * skipped and reading goes on, so an unknown option can only make more words
@@ -57,8 +61,9 @@ export function readNodeFlags(words: readonly string[]): NodeFlag[] {
     const eq = word.indexOf('=');
     const name = longName(eq === -1 ? word : word.slice(0, eq));
     mayBeValue = false;
-    if (eq !== -1) flags.push({ name, value: word.slice(eq + 1) });
-    else if (NODE_OPTIONS_WITH_VALUE.has(name)) flags.push({ name, value: words[++i] ?? '' });
+    if (eq !== -1) flags.push({ name, value: word.slice(eq + 1), at: i, inline: true });
+    else if (NODE_OPTIONS_WITH_VALUE.has(name)) flags.push({ name, value: words[++i] ?? '', at: i });
+    else if (NODE_OPTIONS_WITH_OPTIONAL_VALUE.has(name) && words[i + 1]?.startsWith('-') === false) flags.push({ name, value: words[++i]!, at: i });
     else {
       flags.push({ name, value: '' });
       mayBeValue = !process.allowedNodeEnvironmentFlags.has(name) && !NODE_FLAGS_ONLY_ON_COMMAND_LINE.has(name);
@@ -71,4 +76,20 @@ function longName(word: string): string {
   const alias = NODE_OPTION_ALIASES[word];
   if (alias !== undefined) return alias;
   return word.startsWith('--') ? `--${word.slice(2).replaceAll('_', '-')}` : word;
+}
+
+/** `words` with some option values replaced; each flag as readNodeFlags read it from these words. */
+export function replaceValues(words: readonly string[], replacements: ReadonlyArray<{ flag: NodeFlag; value: string }>): string[] {
+  const next = [...words];
+  for (const { flag, value } of replacements) {
+    if (flag.at === undefined) continue;
+    const word = next[flag.at]!;
+    next[flag.at] = flag.inline === true ? `${word.slice(0, word.indexOf('=') + 1)}${value}` : value;
+  }
+  return next;
+}
+
+/** Words as a NODE_OPTIONS value that splitNodeOptions reads back as the same words. */
+export function joinNodeOptions(words: readonly string[]): string {
+  return words.map((word) => `"${word.replace(/["\\]/g, '\\$&')}"`).join(' ');
 }

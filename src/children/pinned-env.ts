@@ -32,14 +32,19 @@ export class PinnedEnvironment {
   readonly #values: ReadonlyMap<string, string>;
   #noticed = false;
 
+  /**
+   * @param live this process's environment object at start: Node's own, which
+   * children inherit and SHARE_ENV workers read, even after code replaces
+   * process.env with another object.
+   */
   constructor(
-    start: NodeJS.ProcessEnv,
+    readonly live: NodeJS.ProcessEnv,
     readonly policy: PinnedPolicy,
     registerPath: string,
   ) {
     this.importFlag = `--import "${registerPath.replace(/["\\]/g, '\\$&')}"`;
     const values = new Map<string, string>();
-    for (const [name, value] of Object.entries(start)) if (name.startsWith('TRUSTLOAD_') && value !== undefined) values.set(name, value);
+    for (const [name, value] of Object.entries(live)) if (name.startsWith('TRUSTLOAD_') && value !== undefined) values.set(name, value);
     values.set('TRUSTLOAD_POLICY', policy.policyFile);
     values.set('TRUSTLOAD_POLICY_SHA256', policy.policySha256);
     values.set('TRUSTLOAD_MODE', policy.mode);
@@ -50,9 +55,9 @@ export class PinnedEnvironment {
 
   /** What the contract puts in this process's own environment at start, for children started in ways no wrapper sees. */
   applyToProcess(): void {
-    process.env.TRUSTLOAD_POLICY = this.policy.policyFile;
-    process.env.TRUSTLOAD_POLICY_SHA256 = this.policy.policySha256;
-    process.env.NODE_OPTIONS = this.nodeOptions(process.env.NODE_OPTIONS);
+    this.live.TRUSTLOAD_POLICY = this.policy.policyFile;
+    this.live.TRUSTLOAD_POLICY_SHA256 = this.policy.policySha256;
+    this.live.NODE_OPTIONS = this.nodeOptions(this.live.NODE_OPTIONS);
   }
 
   /** The caller's NODE_OPTIONS with the guard's `--import` first, where Node runs it before any other. */
@@ -91,8 +96,15 @@ export class PinnedEnvironment {
     return { pairs: [...this.#pairs, `NODE_OPTIONS=${this.nodeOptions(callerNodeOptions)}`, ...kept], callerNodeOptions };
   }
 
+  /** Pairs from rewrite() with the caller's NODE_OPTIONS replaced (behind the guard's `--import` still). */
+  withCallerNodeOptions(pairs: readonly string[], callerNodeOptions: string | undefined): string[] {
+    const next = [...pairs];
+    next[this.#pairs.length] = `NODE_OPTIONS=${this.nodeOptions(callerNodeOptions)}`;
+    return next;
+  }
+
   #processEnvChanged(): boolean {
-    const env = process.env;
+    const env = this.live;
     return env.TRUSTLOAD_POLICY !== this.policy.policyFile || env.TRUSTLOAD_POLICY_SHA256 !== this.policy.policySha256 || !this.startsWithGuard(env.NODE_OPTIONS);
   }
 

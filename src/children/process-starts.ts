@@ -1,6 +1,8 @@
 import diagnostics from 'node:diagnostics_channel';
+import { realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { ErrorCodes, TrustloadError } from '../errors.js';
-import { processStartBindings, readNativeSpawn, type NativeSpawn } from '../node-features.js';
+import { processStartBindings, readNativeSpawn, type CheckedSpawn, type NativeSpawn } from '../node-features.js';
 import type { StartJudge } from './judge-start.js';
 import { envPairs, type PinnedEnvironment } from './pinned-env.js';
 
@@ -32,34 +34,53 @@ export function guardProcessStarts(pinned: PinnedEnvironment, judge: StartJudge,
   refuseBindings(enforce);
 }
 
-/** The checked start: strings only (read once), the pinned environment, early loads judged. */
-function checkStart(spawn: NativeSpawn, pinned: PinnedEnvironment, judge: StartJudge): { file: string; args: string[]; envPairs: string[] } {
+/**
+ * The checked start: strings only (read once), the pinned environment, early
+ * loads judged and named by the real paths judged, and the working folder they
+ * were judged in (its real path) given to the spawn, so that nothing run after
+ * the check (a getter Node's native side reaches, a decision subscriber) can
+ * move the child elsewhere.
+ */
+function checkStart(spawn: NativeSpawn, pinned: PinnedEnvironment, judge: StartJudge): CheckedSpawn {
   if (typeof spawn.file !== 'string' || !Array.isArray(spawn.args) || (spawn.envPairs !== undefined && !Array.isArray(spawn.envPairs))) {
     throw new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, 'a process start whose file, arguments or environment are not plain strings cannot be checked');
   }
   const args = spawn.args.map(String);
   // No list at all: the child would inherit this process's current environment.
-  const given = spawn.envPairs === undefined ? envPairs(process.env) : (spawn.envPairs as unknown[]).map(String);
+  const given = spawn.envPairs === undefined ? envPairs(pinned.live) : (spawn.envPairs as unknown[]).map(String);
   const { pairs, callerNodeOptions } = pinned.rewrite(given);
-  const cwd = typeof spawn.cwd === 'string' && spawn.cwd !== '' ? spawn.cwd : process.cwd();
-  judge.process({ file: spawn.file, args, cwd, env: pairs, callerNodeOptions });
-  return { file: spawn.file, args, envPairs: pairs };
+  const cwd = workingFolder(typeof spawn.cwd === 'string' && spawn.cwd !== '' ? resolve(spawn.cwd) : process.cwd());
+  const judged = judge.process({ file: spawn.file, args, cwd, env: pairs, callerNodeOptions });
+  const env = judged.callerNodeOptions === callerNodeOptions ? pairs : pinned.withCallerNodeOptions(pairs, judged.callerNodeOptions);
+  return { file: spawn.file, args: judged.args, cwd, envPairs: env };
+}
+
+/** A folder by its real path, so that a link on the way changed later does not move the child; as given when it does not exist (the spawn then fails). */
+function workingFolder(path: string): string {
+  try {
+    return realpathSync.native(path);
+  } catch {
+    return path;
+  }
 }
 
 function guardExecve(pinned: PinnedEnvironment, judge: StartJudge, enforce: boolean): void {
   const execve = (process as unknown as { execve?: AnyFunction }).execve;
   if (typeof execve !== 'function') return;
   const channel = diagnostics.channel('process.execve');
-  (process as unknown as { execve: AnyFunction }).execve = function guardedExecve(this: unknown, file: unknown, args: unknown = [], env: unknown = process.env) {
+  (process as unknown as { execve: AnyFunction }).execve = function guardedExecve(this: unknown, file: unknown, args: unknown = [], env: unknown = pinned.live) {
     // Node publishes the final arguments to subscribers, which may change them after this check.
     if (channel.hasSubscribers) refuse(new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, 'process.execve with a process.execve diagnostics subscriber cannot be checked'), enforce);
     if (typeof env !== 'object' || env === null) throw new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, 'process.execve needs an environment object');
     const checked = checkStart({ file, args, cwd: undefined, envPairs: envPairs(env as Record<string, unknown>) }, pinned, judge);
-    const pinnedEnv: Record<string, string> = {};
+    // No prototype: nothing inherited is read as a variable, and no getter runs between the check and the exec.
+    const pinnedEnv: Record<string, string> = Object.create(null);
     for (const pair of [...checked.envPairs].reverse()) {
       const eq = pair.indexOf('=', 1);
       if (eq !== -1) pinnedEnv[pair.slice(0, eq)] = pair.slice(eq + 1);
     }
+    // The new program starts in this process's folder: the one its loads were judged in, whatever a subscriber did since.
+    process.chdir(checked.cwd);
     return execve.call(this, checked.file, checked.args, pinnedEnv);
   };
 }
