@@ -3,9 +3,7 @@ import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { ErrorCodes, TrustloadError } from './errors.js';
 import { readArtifactFile } from './io/read.js';
-import { signedDirectoriesFor } from './guard/directories.js';
 import type { FileDecision, GuardStats } from './guard/guard.js';
-import { checkBytes } from './manifest/check-bytes.js';
 import { verifiedReadStream } from './manifest/read-stream.js';
 import { describeDirectory, type VerifiedDirectory } from './manifest/describe.js';
 import { activeGuard } from './register.js';
@@ -27,12 +25,6 @@ export function verifyFile(path: string): VerifyResult {
  * A file no rule protects is read as is, unless the policy denies unmatched files.
  */
 export function readVerifiedSync(path: string): Buffer {
-  const covered = signedDirectories().covering(resolve(path));
-  if (covered !== undefined) {
-    const bytes = readArtifactFile(covered.path);
-    checkBytes(covered.entry, bytes, covered.path);
-    return bytes;
-  }
   const decision = decide(path);
   return decision.bytes ?? readArtifactFile(decision.path);
 }
@@ -69,7 +61,7 @@ export async function verifyDirectory(dir: string): Promise<VerifiedDirectory> {
 }
 
 function signedDirectories() {
-  return signedDirectoriesFor(activeGuard());
+  return activeGuard().directories;
 }
 
 export function stats(): GuardStats {
