@@ -201,7 +201,7 @@ export class Guard {
     if (rule.bundle !== undefined) {
       throw new TrustloadError(
         ErrorCodes.NO_BUNDLE,
-        `rule "${rule.name}" asks for a manifest bundle named ${rule.bundle}, and none is in ${dirname(realPath)} or a folder above it up to ${this.loaded.baseDir}`,
+        `no manifest bundle named ${rule.bundle} in ${dirname(realPath)} or a folder above it up to ${this.loaded.baseDir} (this rule signs directories, never single files)`,
       );
     }
     const bundlePath = `${realPath}.sigstore.json`;
