@@ -280,7 +280,16 @@ t.test('links with allow_symlinks: true', async (t) => {
   });
   // A link added after signing: not listed.
   const added = pluginApp(t, { sign: { allowSymlinks: true }, host: host('late.js'), after: (app) => app.symlink('spare.js', `${PLUGIN}/lib/late.js`) });
-  const [r1, r2, r3] = await Promise.all([run(inside), run(outside), run(added)]);
+  // A link made once the directory was listed, leading out to a file with its own valid sibling bundle: no listed file is read.
+  const toSibling = pluginApp(t, {
+    sign: { allowSymlinks: true },
+    host: `import { symlinkSync } from 'node:fs';\nawait import('./plugins/acme/lib/spare.js');\nsymlinkSync('../../other/sib.js', 'plugins/acme/lib/sib.js');\n${host('sib.js')}`,
+    before: (app) => signFile(app.write('plugins/other/sib.js', "export const spare = 'SIBLING';\n"), PRIVATE_KEY_PEM),
+  });
+  const [r1, r2, r3, r4] = await Promise.all([run(inside), run(outside), run(added), run(toSibling)]);
+  assertRefused(t, r4, 'ERR_TRUSTLOAD_UNSUPPORTED_LOAD');
+  t.match(r4.firstLine, /the link lib\/sib\.js leads to .*other\/sib\.js, outside the signed directory/);
+  t.equal(r4.stdout, '', 'the file behind the link never ran');
   assertClean(t, r1);
   t.equal(r1.stdout, 'SIGNED-spare\n', 'the file loads through its listed link');
   assertRefused(t, r2, 'ERR_TRUSTLOAD_UNSUPPORTED_LOAD');

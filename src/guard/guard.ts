@@ -7,7 +7,8 @@ import type { VerifiedSigner } from '../verify/signers.js';
 import { hasDecisionSubscribers, publishDecision, type DecisionKind } from './events.js';
 import { loadSteps, type Step } from '../paths/load-steps.js';
 import { SignedDirectories } from '../manifest/directories.js';
-import type { VerifiedManifest } from '../manifest/types.js';
+import { checkBytes } from '../manifest/check-bytes.js';
+import type { ManifestEntry, VerifiedManifest } from '../manifest/types.js';
 import { loadVerifierModule } from './load-verifier.js';
 import { Rules, type Rule } from './rules.js';
 import type { RuleVerifier } from './verifier.js';
@@ -138,8 +139,10 @@ export class Guard {
     // rule folders can hold one, so most unmatched loads are decided by this prefix test alone.
     if (rule === undefined && !this.rules.inManifestScope(realPath)) return this.#unmatched(realPath, start, options);
     let chain: VerifiedManifest[];
+    let linked: { entry: ManifestEntry; path: string }[];
     try {
       chain = this.directories.chain(dirname(realPath));
+      linked = this.#linkEntries(realPath, steps);
     } catch (err) {
       this.#refuse(withContext(asTrustloadError(err, ErrorCodes.BAD_BUNDLE, 'cannot check the signed directory'), { path: realPath, rule: rule?.name }), start, options);
       return { decision: 'warned', path: realPath, rule: rule?.name };
@@ -150,7 +153,8 @@ export class Guard {
     try {
       for (const check of this.#protectedLoadChecks) check();
       bytes = readArtifactFile(realPath);
-      const { signer, digest } = chain.length > 0 ? this.#verifyListed(chain, realPath, steps, bytes, ruleName) : this.#verifySibling(realPath, bytes, rule!);
+      // A link listed in a signed directory leads inside it, so a file reached through one is in a signed directory too.
+      const { signer, digest } = chain.length > 0 ? this.#verifyListed(chain, realPath, linked, bytes, ruleName) : this.#verifySibling(realPath, bytes, rule!);
       this.#counts.verified++;
       this.#publish(realPath, 'verified', start, { rule: ruleName, signer, digest });
       return { decision: 'verified', path: realPath, rule: ruleName, signer, digest, bytes };
@@ -175,25 +179,32 @@ export class Guard {
 
   /**
    * A file inside signed directories: its bytes against every enclosing
-   * manifest, each link the load went through against the directory holding
-   * it, and the innermost manifest's signer against the file's rule.
+   * manifest and against the entries of the links the load went through,
+   * and the innermost manifest's signer against the file's rule.
    */
-  #verifyListed(chain: VerifiedManifest[], realPath: string, steps: Step[][], bytes: Buffer, rule: string): { signer: VerifiedSigner; digest: string } {
+  #verifyListed(chain: VerifiedManifest[], realPath: string, linked: { entry: ManifestEntry; path: string }[], bytes: Buffer, rule: string): { signer: VerifiedSigner; digest: string } {
     const sha256 = this.directories.checkFile(chain, realPath, bytes);
     const digest = sha256.toString('hex');
     try {
-      for (const load of steps) {
-        for (const step of load) {
-          if (step.link !== undefined && this.rules.inManifestScope(step.link)) {
-            this.directories.checkLink(step.link, !step.folder && step.path === step.link, realPath, bytes, sha256);
-          }
-        }
-      }
+      for (const { entry, path } of linked) checkBytes(entry, bytes, path, sha256);
       const { bundle, bundlePath } = chain[0]!;
       return { signer: this.#ruleVerifier().manifestSigner(bundle, bundlePath, rule), digest };
     } catch (err) {
       throw err instanceof TrustloadError ? withContext(err, { digest }) : err;
     }
+  }
+
+  /** The manifest entries of every link inside a signed directory that the load went through (see SignedDirectories.linkEntries). */
+  #linkEntries(realPath: string, steps: Step[][]): { entry: ManifestEntry; path: string }[] {
+    const entries = [];
+    for (const load of steps) {
+      for (const step of load) {
+        if (step.link !== undefined && this.rules.inManifestScope(step.link)) {
+          entries.push(...this.directories.linkEntries(step.link, !step.folder && step.path === step.link, realPath));
+        }
+      }
+    }
+    return entries;
   }
 
   /** A file outside any signed directory: its sibling bundle, unless its rule asks for a manifest. */

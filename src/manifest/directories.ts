@@ -84,13 +84,14 @@ export class SignedDirectories {
    * A link the load of `path` went through (`link`: its own path, in a real
    * folder), judged by the signed directory holding it, if any: only with
    * allow_symlinks, only a link that names the file itself (not a folder),
-   * leading inside that directory, and listed under its own name with the
-   * digest of the bytes that will be used.
+   * leading inside that directory, and listed under its own name in every
+   * enclosing manifest. Returns those entries, which the bytes that will be
+   * used must match.
    */
-  checkLink(link: string, namesFile: boolean, path: string, bytes: Buffer, sha256: Buffer): void {
+  linkEntries(link: string, namesFile: boolean, path: string): { entry: ManifestEntry; path: string }[] {
     const chain = this.chain(dirname(link));
     const inner = chain[0];
-    if (inner === undefined) return;
+    if (inner === undefined) return [];
     const name = nameIn(inner.dir, link);
     const context = { path: link, rule: inner.rule };
     if (!inner.allowSymlinks) {
@@ -100,7 +101,7 @@ export class SignedDirectories {
     if (!isWithin(inner.dir, path) || path === inner.dir) {
       throw new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, `the link ${name} leads to ${path}, outside the signed directory`, context);
     }
-    for (const manifest of chain) checkBytes(entryFor(manifest, nameIn(manifest.dir, link), link), bytes, link, sha256);
+    return chain.map((manifest) => ({ entry: entryFor(manifest, nameIn(manifest.dir, link), link), path: link }));
   }
 
   /**
