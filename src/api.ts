@@ -39,7 +39,8 @@ export async function readVerified(path: string): Promise<Buffer> {
  * can be read verified; elsewhere it streams what readVerified returns.
  */
 export function createVerifiedReadStream(path: string): Readable {
-  const covered = signedDirectories().covering(resolve(path));
+  const requested = resolve(path);
+  const covered = activeGuard().signedFile(realPathOf(requested), requested, { announce: false });
   return covered !== undefined ? verifiedReadStream(covered) : Readable.from([readVerifiedSync(path)], { objectMode: false });
 }
 
@@ -57,11 +58,7 @@ export async function verifyDirectory(dir: string): Promise<VerifiedDirectory> {
   } catch (err) {
     throw new TrustloadError(ErrorCodes.MISSING_FILE, `cannot read the directory: ${(err as Error).message}`, { path: resolve(dir), cause: err });
   }
-  return describeDirectory(await signedDirectories().verifyAll(real));
-}
-
-function signedDirectories() {
-  return activeGuard().directories;
+  return describeDirectory(await activeGuard().directories.verifyAll(real));
 }
 
 export function stats(): GuardStats {
@@ -70,11 +67,13 @@ export function stats(): GuardStats {
 
 function decide(path: string): FileDecision {
   const requested = resolve(path);
-  let real: string;
+  return activeGuard().loadFile(realPathOf(requested), [requested], { announce: false });
+}
+
+function realPathOf(requested: string): string {
   try {
-    real = realpathSync.native(requested); // native: a third of the JS version's cost, same answer
+    return realpathSync.native(requested); // native: a third of the JS version's cost, same answer
   } catch (err) {
     throw new TrustloadError(ErrorCodes.MISSING_FILE, `cannot read the file: ${(err as Error).message}`, { path: requested, cause: err });
   }
-  return activeGuard().loadFile(real, [requested], { announce: false });
 }

@@ -6,7 +6,7 @@ import { readTrustFiles, type TrustFiles } from '../trust/read-trust.js';
 import type { VerifiedSigner } from '../verify/signers.js';
 import { hasDecisionSubscribers, publishDecision, type DecisionKind } from './events.js';
 import { loadSteps, type Step } from '../paths/load-steps.js';
-import { SignedDirectories } from '../manifest/directories.js';
+import { SignedDirectories, sameEntry, type CoveredFile } from '../manifest/directories.js';
 import { checkBytes } from '../manifest/check-bytes.js';
 import type { ManifestEntry, VerifiedManifest } from '../manifest/types.js';
 import { loadVerifierModule } from './load-verifier.js';
@@ -162,6 +162,37 @@ export class Guard {
       const error = withContext(asTrustloadError(err, ErrorCodes.BAD_BUNDLE, 'verification failed'), { path: realPath, rule: ruleName });
       this.#refuse(error, start, options);
       return { decision: 'warned', path: realPath, rule: ruleName, digest: error.digest, bytes };
+    }
+  }
+
+  /**
+   * A file inside a signed directory, to be streamed shard by shard against
+   * its entry (createVerifiedReadStream): judged as loadFile judges it (its
+   * rule, every enclosing manifest, the links on its way, the manifest's
+   * signer against its rule) except for its bytes, which the stream checks.
+   * Every other manifest and link must sign it exactly as the nearest one
+   * does. Undefined outside signed directories, or when permissive mode warned.
+   */
+  signedFile(realPath: string, requested: string, options: LoadOptions): CoveredFile | undefined {
+    const start = now();
+    let ruleName: string | undefined;
+    try {
+      const steps = this.#stepsOf(realPath, [requested]);
+      ruleName = this.rules.classify(realPath, steps, false)?.name;
+      const chain = this.directories.chain(dirname(realPath));
+      const linked = this.#linkEntries(realPath, steps);
+      if (chain.length === 0) return undefined;
+      ruleName ??= chain[0]!.rule;
+      const [entry, ...others] = chain.map((m) => this.directories.entry(m, realPath)).concat(linked.map((l) => l.entry));
+      if (others.some((other) => !sameEntry(other, entry!))) {
+        throw new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, 'the manifests enclosing this file, or the links to it, sign it differently: it cannot be streamed verified against one entry (use readVerified)');
+      }
+      const { bundle, bundlePath } = chain[0]!;
+      this.#ruleVerifier().manifestSigner(bundle, bundlePath, ruleName);
+      return { manifest: chain[0]!, entry: entry!, path: realPath };
+    } catch (err) {
+      this.#refuse(withContext(asTrustloadError(err, ErrorCodes.BAD_BUNDLE, 'cannot check the signed directory'), { path: realPath, rule: ruleName }), start, options);
+      return undefined;
     }
   }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, constants, existsSync, fstatSync, openSync, realpathSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync } from 'node:fs';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { asTrustloadError, ErrorCodes, TrustloadError, withContext } from '../errors.js';
 import { MAX_BUNDLE_BYTES, readFileLimited } from '../io/read.js';
@@ -80,6 +80,11 @@ export class SignedDirectories {
     return sha256;
   }
 
+  /** The entry for `path` (a real path) in `manifest`; refuses a name it does not list. */
+  entry(manifest: VerifiedManifest, path: string): ManifestEntry {
+    return entryFor(manifest, nameIn(manifest.dir, path), path);
+  }
+
   /**
    * A link the load of `path` went through (`link`: its own path, in a real
    * folder), judged by the signed directory holding it, if any: only with
@@ -102,22 +107,6 @@ export class SignedDirectories {
       throw new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, `the link ${name} leads to ${path}, outside the signed directory`, context);
     }
     return chain.map((manifest) => ({ entry: entryFor(manifest, nameIn(manifest.dir, link), link), path: link }));
-  }
-
-  /**
-   * The signed directory nearest to `requested` (an absolute path, as the
-   * caller named it) and the entry for that name, listed in every manifest
-   * enclosing it; undefined when no folder between it and the policy's
-   * folder holds a manifest bundle.
-   */
-  covering(requested: string): CoveredFile | undefined {
-    const folder = realpathOrMissing(dirname(requested));
-    const path = join(folder, basename(requested));
-    const chain = this.chain(folder);
-    if (chain.length === 0) return undefined;
-    const [manifest, ...parents] = chain as [VerifiedManifest, ...VerifiedManifest[]];
-    for (const parent of parents) entryFor(parent, nameIn(parent.dir, path), path);
-    return { manifest, entry: entryFor(manifest, nameIn(manifest.dir, path), path), path };
   }
 
   /** Verifies a whole directory: manifest, closed set, then every file's bytes, streamed. */
@@ -195,7 +184,8 @@ export function nameIn(dir: string, path: string): string {
   return sep === '/' ? rel : rel.split(sep).join('/');
 }
 
-function sameEntry(a: ManifestEntry, b: ManifestEntry): boolean {
+/** Whether two entries sign a file alike (same method, ranges and digests). */
+export function sameEntry(a: ManifestEntry, b: ManifestEntry): boolean {
   if (a.kind === 'file' || b.kind === 'file') return a.kind === 'file' && b.kind === 'file' && a.sha256.equals(b.sha256);
   return a.shards.length === b.shards.length && a.shards.every((s, i) => s.start === b.shards[i]!.start && s.end === b.shards[i]!.end && s.sha256.equals(b.shards[i]!.sha256));
 }
@@ -246,14 +236,6 @@ export function openFile(path: string, allowSymlinks: boolean): number {
     const errno = (err as NodeJS.ErrnoException).code;
     const missing = errno === 'ENOENT' || errno === 'ENOTDIR';
     throw new TrustloadError(missing ? ErrorCodes.MISSING_FILE : ErrorCodes.UNSUPPORTED_LOAD, `cannot open a file the manifest lists: ${(err as Error).message}`, { path, cause: err });
-  }
-}
-
-function realpathOrMissing(path: string): string {
-  try {
-    return realpathSync.native(path);
-  } catch (err) {
-    throw new TrustloadError(ErrorCodes.MISSING_FILE, `cannot read the folder: ${(err as Error).message}`, { path, cause: err });
   }
 }
 
