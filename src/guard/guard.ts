@@ -6,9 +6,8 @@ import { readTrustFiles, type TrustFiles } from '../trust/read-trust.js';
 import type { VerifiedSigner } from '../verify/signers.js';
 import { hasDecisionSubscribers, publishDecision, type DecisionKind } from './events.js';
 import { loadSteps, type Step } from '../paths/load-steps.js';
-import { SignedDirectories, sameEntry, type CoveredFile } from '../manifest/directories.js';
-import { checkBytes } from '../manifest/check-bytes.js';
-import type { ManifestEntry, VerifiedManifest } from '../manifest/types.js';
+import type { CoveredFile, LinkEntry, SignedDirectories } from '../manifest/directories.js';
+import type { VerifiedManifest } from '../manifest/types.js';
 import { loadVerifierModule } from './load-verifier.js';
 import { Rules, type Rule } from './rules.js';
 import type { RuleVerifier } from './verifier.js';
@@ -139,7 +138,7 @@ export class Guard {
     // rule folders can hold one, so most unmatched loads are decided by this prefix test alone.
     if (rule === undefined && !this.rules.inManifestScope(realPath)) return this.#unmatched(realPath, start, options);
     let chain: VerifiedManifest[];
-    let linked: { entry: ManifestEntry; path: string }[];
+    let linked: LinkEntry[];
     try {
       chain = this.directories.chain(dirname(realPath));
       linked = this.#linkEntries(realPath, steps);
@@ -183,13 +182,10 @@ export class Guard {
       const linked = this.#linkEntries(realPath, steps);
       if (chain.length === 0) return undefined;
       ruleName ??= chain[0]!.rule;
-      const [entry, ...others] = chain.map((m) => this.directories.entry(m, realPath)).concat(linked.map((l) => l.entry));
-      if (others.some((other) => !sameEntry(other, entry!))) {
-        throw new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, 'the manifests enclosing this file, or the links to it, sign it differently: it cannot be streamed verified against one entry (use readVerified)');
-      }
+      const covered = this.directories.streamable(chain, realPath, linked);
       const { bundle, bundlePath } = chain[0]!;
       this.#ruleVerifier().manifestSigner(bundle, bundlePath, ruleName);
-      return { manifest: chain[0]!, entry: entry!, path: realPath };
+      return covered;
     } catch (err) {
       this.#refuse(withContext(asTrustloadError(err, ErrorCodes.BAD_BUNDLE, 'cannot check the signed directory'), { path: realPath, rule: ruleName }), start, options);
       return undefined;
@@ -198,7 +194,8 @@ export class Guard {
 
   /** The signed directories of this guard's policy, each verified once for the guard's lifetime. */
   get directories(): SignedDirectories {
-    this.#directories ??= new SignedDirectories({
+    // Built by the lazily loaded verifier module: directory checks hash with node:crypto, which start-up leaves alone.
+    this.#directories ??= loadVerifierModule().createSignedDirectories({
       baseDir: this.loaded.baseDir,
       rules: this.loaded.policy.rules,
       // A manifest bundle in a rule's folder is that rule's, as the module it signs would be.
@@ -213,11 +210,9 @@ export class Guard {
    * manifest and against the entries of the links the load went through,
    * and the innermost manifest's signer against the file's rule.
    */
-  #verifyListed(chain: VerifiedManifest[], realPath: string, linked: { entry: ManifestEntry; path: string }[], bytes: Buffer, rule: string): { signer: VerifiedSigner; digest: string } {
-    const sha256 = this.directories.checkFile(chain, realPath, bytes);
-    const digest = sha256.toString('hex');
+  #verifyListed(chain: VerifiedManifest[], realPath: string, linked: LinkEntry[], bytes: Buffer, rule: string): { signer: VerifiedSigner; digest: string } {
+    const digest = this.directories.checkFile(chain, realPath, linked, bytes);
     try {
-      for (const { entry, path } of linked) checkBytes(entry, bytes, path, sha256);
       const { bundle, bundlePath } = chain[0]!;
       return { signer: this.#ruleVerifier().manifestSigner(bundle, bundlePath, rule), digest };
     } catch (err) {
@@ -226,7 +221,7 @@ export class Guard {
   }
 
   /** The manifest entries of every link inside a signed directory that the load went through (see SignedDirectories.linkEntries). */
-  #linkEntries(realPath: string, steps: Step[][]): { entry: ManifestEntry; path: string }[] {
+  #linkEntries(realPath: string, steps: Step[][]): LinkEntry[] {
     const entries = [];
     for (const load of steps) {
       for (const step of load) {

@@ -9,6 +9,7 @@ import { parsePublicKeyPem } from '../trust/keys.js';
 import type { TrustFiles } from '../trust/read-trust.js';
 import { resolveSigners } from '../trust/signers.js';
 import { parseTrustedRoot, type NamedTrustedRoot } from '../trust/trusted-root.js';
+import { SignedDirectories, type ManifestPolicy } from '../manifest/directories.js';
 import { verifyManifestBundle } from '../manifest/verify-manifest.js';
 import type { ManifestContent } from '../manifest/types.js';
 import { VerificationCache } from '../verify/cache.js';
@@ -67,4 +68,9 @@ export function createRuleVerifier(policy: Policy, trust: TrustFiles): RuleVerif
     },
     cacheHits: () => cache.hits,
   };
+}
+
+/** A policy's signed directories (see SignedDirectories); built here, in the lazily loaded module, because checking them hashes. */
+export function createSignedDirectories(policy: ManifestPolicy): SignedDirectories {
+  return new SignedDirectories(policy);
 }

@@ -28,6 +28,12 @@ export interface CoveredFile {
   path: string;
 }
 
+/** The entry of a link a load went through, under the link's own name: the file's bytes must match it too. */
+export interface LinkEntry {
+  entry: ManifestEntry;
+  path: string;
+}
+
 /** A folder holding a manifest bundle that a rule names, and that rule. */
 interface BundleAt {
   dir: string;
@@ -73,16 +79,33 @@ export class SignedDirectories {
     return this.#open(at);
   }
 
-  /** Checks the bytes to be used for `path` (a real path) against its entry in every manifest of `chain`; returns their SHA-256. */
-  checkFile(chain: readonly VerifiedManifest[], path: string, bytes: Buffer): Buffer {
+  /**
+   * Checks the bytes to be used for `path` (a real path) against its entry
+   * in every manifest of `chain` and the entries of the links it was reached
+   * through (linkEntries); returns their SHA-256 (hex). One hash for most files.
+   */
+  checkFile(chain: readonly VerifiedManifest[], path: string, linked: readonly LinkEntry[], bytes: Buffer): string {
     const sha256 = createHash('sha256').update(bytes).digest();
-    for (const manifest of chain) checkBytes(entryFor(manifest, nameIn(manifest.dir, path), path), bytes, path, sha256);
-    return sha256;
+    const digest = sha256.toString('hex');
+    try {
+      for (const manifest of chain) checkBytes(entryFor(manifest, nameIn(manifest.dir, path), path), bytes, path, sha256);
+      for (const link of linked) checkBytes(link.entry, bytes, link.path, sha256);
+    } catch (err) {
+      throw err instanceof TrustloadError ? withContext(err, { digest }) : err;
+    }
+    return digest;
   }
 
-  /** The entry for `path` (a real path) in `manifest`; refuses a name it does not list. */
-  entry(manifest: VerifiedManifest, path: string): ManifestEntry {
-    return entryFor(manifest, nameIn(manifest.dir, path), path);
+  /**
+   * The one entry a stream of `path` is checked against shard by shard: the
+   * nearest manifest's, which every other manifest and link entry must equal.
+   */
+  streamable(chain: readonly VerifiedManifest[], path: string, linked: readonly LinkEntry[]): CoveredFile {
+    const [entry, ...others] = [...chain.map((m) => entryFor(m, nameIn(m.dir, path), path)), ...linked.map((l) => l.entry)];
+    if (others.some((other) => !sameEntry(other, entry!))) {
+      throw new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, 'the manifests enclosing this file, or the links to it, sign it differently: it cannot be streamed verified against one entry (use readVerified)', { path });
+    }
+    return { manifest: chain[0]!, entry: entry!, path };
   }
 
   /**
@@ -93,7 +116,7 @@ export class SignedDirectories {
    * enclosing manifest. Returns those entries, which the bytes that will be
    * used must match.
    */
-  linkEntries(link: string, namesFile: boolean, path: string): { entry: ManifestEntry; path: string }[] {
+  linkEntries(link: string, namesFile: boolean, path: string): LinkEntry[] {
     const chain = this.chain(dirname(link));
     const inner = chain[0];
     if (inner === undefined) return [];
@@ -185,7 +208,7 @@ export function nameIn(dir: string, path: string): string {
 }
 
 /** Whether two entries sign a file alike (same method, ranges and digests). */
-export function sameEntry(a: ManifestEntry, b: ManifestEntry): boolean {
+function sameEntry(a: ManifestEntry, b: ManifestEntry): boolean {
   if (a.kind === 'file' || b.kind === 'file') return a.kind === 'file' && b.kind === 'file' && a.sha256.equals(b.sha256);
   return a.shards.length === b.shards.length && a.shards.every((s, i) => s.start === b.shards[i]!.start && s.end === b.shards[i]!.end && s.sha256.equals(b.shards[i]!.sha256));
 }
