@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { signDirectory } from '../scripts/sign-manifest.mjs';
 import { signFile } from '../scripts/sign-with-key.mjs';
-import { assertClean, assertRefused, makeApp, pool, PRIVATE_KEY_PEM, runNode, sha256Hex } from './helpers/app.mjs';
+import { assertClean, assertRefused, INDEX, makeApp, pool, PRIVATE_KEY_PEM, runNode, sha256Hex } from './helpers/app.mjs';
 import { runCli } from './helpers/cli.mjs';
 
 const PLUGIN = 'plugins/acme';
@@ -324,7 +324,14 @@ t.test('a manifest signed by a key the file\'s rule does not trust is refused, w
   policy.trust.keys.other = { path: otherKey, sha256: sha256Hex(readFileSync(otherKey)) };
   policy.signers.other = { key: 'other', transparencyLog: false };
   app.write('trustload.policy.json', JSON.stringify(policy));
-  const result = await run(app);
+  app.write('probe.mjs', `import * as trustload from ${JSON.stringify(INDEX)};
+const out = {};
+try { await trustload.readVerified('plugins/acme/lib/spare.js'); out.read = 'read'; } catch (err) { out.read = err.code; }
+try { for await (const _ of trustload.createVerifiedReadStream('plugins/acme/lib/spare.js')); out.stream = 'streamed'; } catch (err) { out.stream = err.code; }
+console.log(JSON.stringify(out));
+`);
+  const [result, api] = await Promise.all([run(app), runNode(app.dir, ['probe.mjs'], { guard: false })]);
+  t.same(JSON.parse(api.stdout), { read: 'ERR_TRUSTLOAD_SIGNATURE', stream: 'ERR_TRUSTLOAD_SIGNATURE' }, 'readVerified and createVerifiedReadStream judge it the same way');
   // Its package.json is the first file judged by "code": the manifest is verified again for that rule's key, and fails.
   assertRefused(t, result, 'ERR_TRUSTLOAD_SIGNATURE', { path: app.path(`${PLUGIN}/package.json`), rule: 'code' });
   t.match(result.firstLine, /expected a signature by key other/);
