@@ -3,9 +3,7 @@ import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { ErrorCodes, TrustloadError } from './errors.js';
 import { readArtifactFile } from './io/read.js';
-import { signedDirectoriesFor } from './guard/directories.js';
 import type { FileDecision, GuardStats } from './guard/guard.js';
-import { checkBytes } from './manifest/check-bytes.js';
 import { verifiedReadStream } from './manifest/read-stream.js';
 import { describeDirectory, type VerifiedDirectory } from './manifest/describe.js';
 import { activeGuard } from './register.js';
@@ -27,12 +25,6 @@ export function verifyFile(path: string): VerifyResult {
  * A file no rule protects is read as is, unless the policy denies unmatched files.
  */
 export function readVerifiedSync(path: string): Buffer {
-  const covered = signedDirectories().covering(resolve(path));
-  if (covered !== undefined) {
-    const bytes = readArtifactFile(covered.path);
-    checkBytes(covered.entry, bytes, covered.path);
-    return bytes;
-  }
   const decision = decide(path);
   return decision.bytes ?? readArtifactFile(decision.path);
 }
@@ -47,7 +39,8 @@ export async function readVerified(path: string): Promise<Buffer> {
  * can be read verified; elsewhere it streams what readVerified returns.
  */
 export function createVerifiedReadStream(path: string): Readable {
-  const covered = signedDirectories().covering(resolve(path));
+  const requested = resolve(path);
+  const covered = activeGuard().signedFile(realPathOf(requested), requested, { announce: false });
   return covered !== undefined ? verifiedReadStream(covered) : Readable.from([readVerifiedSync(path)], { objectMode: false });
 }
 
@@ -65,11 +58,7 @@ export async function verifyDirectory(dir: string): Promise<VerifiedDirectory> {
   } catch (err) {
     throw new TrustloadError(ErrorCodes.MISSING_FILE, `cannot read the directory: ${(err as Error).message}`, { path: resolve(dir), cause: err });
   }
-  return describeDirectory(await signedDirectories().verifyAll(real));
-}
-
-function signedDirectories() {
-  return signedDirectoriesFor(activeGuard());
+  return describeDirectory(await activeGuard().directories.verifyAll(real));
 }
 
 export function stats(): GuardStats {
@@ -78,11 +67,13 @@ export function stats(): GuardStats {
 
 function decide(path: string): FileDecision {
   const requested = resolve(path);
-  let real: string;
+  return activeGuard().loadFile(realPathOf(requested), [requested], { announce: false });
+}
+
+function realPathOf(requested: string): string {
   try {
-    real = realpathSync.native(requested); // native: a third of the JS version's cost, same answer
+    return realpathSync.native(requested); // native: a third of the JS version's cost, same answer
   } catch (err) {
     throw new TrustloadError(ErrorCodes.MISSING_FILE, `cannot read the file: ${(err as Error).message}`, { path: requested, cause: err });
   }
-  return activeGuard().loadFile(real, [requested], { announce: false });
 }

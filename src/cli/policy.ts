@@ -1,6 +1,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { ErrorCodes, TrustloadError } from '../errors.js';
+import { Guard } from '../guard/guard.js';
+import { manifestBundleIn, nameIn } from '../manifest/directories.js';
+import { isWithin } from '../paths/examine.js';
 import { parseArgs } from 'node:util';
 import { Rules } from '../guard/rules.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
@@ -21,7 +25,9 @@ check    validates the policy as a guarded process would at start-up, and
          code 0) about rules whose globs leave files Node can load as code
          in their folder unnamed.
 explain  says which rule protects PATH, which signers it allows, and where
-         its bundle must be.
+         its bundle must be: inside a signed directory, which manifest
+         covers PATH (verified, with its closed set, as the loader would)
+         and whether PATH is listed in it.
 
 Exit codes: 0 valid, 2 usage or policy error.`;
 
@@ -96,34 +102,75 @@ function explain(target: string, policyFlag: string | undefined, json: boolean, 
     requestedMatch !== undefined && requested !== real && requestedMatch.rule !== realMatch?.rule
       ? `refused: ${requested} is a link to ${real}, which ${realMatch ? `rule "${realMatch.rule.name}" protects` : 'no rule protects'}`
       : undefined;
-  const match = realMatch ?? requestedMatch;
+  const manifest = conflict === undefined ? manifestCoverage(loaded, rules, real) : undefined;
+  const match = realMatch ?? requestedMatch ?? (manifest !== undefined ? rules.match(manifest.bundle) : undefined);
   const signers = match ? Object.fromEntries(match.rule.signers.map((name) => [name, loaded.policy.signers[name]!])) : {};
   const bundle = `${real}.sigstore.json`;
   const result = {
     path: requested,
     realPath: real,
     policy: loaded.file,
-    rule: match?.rule.name,
+    rule: match?.rule.name ?? manifest?.rule,
     glob: match?.glob,
     signers,
-    bundle: match ? bundle : undefined,
-    bundleExists: match ? existsSync(bundle) : undefined,
-    outcome: conflict ?? (match ? 'protected: loads only if its bundle verifies for one of these signers' : unmatchedOutcome(loaded)),
+    bundle: manifest === undefined && match ? bundle : undefined,
+    bundleExists: manifest === undefined && match ? existsSync(bundle) : undefined,
+    manifest,
+    outcome:
+      conflict ??
+      (manifest !== undefined
+        ? manifest.refused ?? (manifest.listed ? 'protected: loads only if its bytes match its entry in every enclosing manifest' : `refused: ${manifest.name} is not listed in the manifest (the signed set is closed)`)
+        : match
+          ? match.rule.bundle !== undefined
+            ? `refused: rule "${match.rule.name}" asks for a manifest bundle named ${match.rule.bundle}, and none encloses this path`
+            : 'protected: loads only if its bundle verifies for one of these signers'
+          : unmatchedOutcome(loaded)),
   };
   if (json) {
     io.out(JSON.stringify(result, null, 2));
     return EXIT_VERIFIED;
   }
   io.out(`${requested}${real !== requested ? ` (real path ${real})` : ''}`);
-  if (match) {
-    io.out(`  rule:    "${match.rule.name}" (first rule whose files match; matched by "${match.glob}")`);
+  if (match || manifest) {
+    const rule = match?.rule.name ?? manifest!.rule;
+    io.out(`  rule:    "${rule}" (${match ? `first rule whose files match; matched by "${match.glob}"` : 'the rule of the manifest bundle that covers it'})`);
     for (const [name, signer] of Object.entries(signers)) io.out(`  signer:  "${name}": ${describeSigner(signer)}`);
-    io.out(`  bundle:  ${bundle}${result.bundleExists ? '' : ' (missing)'}`);
+    if (manifest !== undefined) {
+      io.out(`  manifest: ${manifest.bundle} (rule "${manifest.rule}"), as ${manifest.name}: ${manifest.listed ? 'listed' : 'not listed'}`);
+    } else {
+      io.out(`  bundle:  ${bundle}${result.bundleExists ? '' : ' (missing)'}`);
+    }
   } else {
     io.out('  rule:    none (relative to the policy folder, no rule\'s files match)');
   }
   io.out(`  outcome: ${result.outcome}`);
   return EXIT_VERIFIED;
+}
+
+/**
+ * The signed directory around `real`, as the loader finds it (the nearest
+ * folder up to the policy's that holds a manifest bundle a rule names), and
+ * whether every enclosing manifest lists it. The manifests are verified and
+ * their closed sets checked by the loader's own code; a refusal is reported.
+ */
+function manifestCoverage(loaded: LoadedPolicy, rules: Rules, real: string) {
+  const policy = { rules: loaded.policy.rules, ruleFor: (path: string) => rules.moduleRuleFor(path) };
+  for (let dir = dirname(real); isWithin(loaded.baseDir, dir); dir = dirname(dir)) {
+    const found = manifestBundleIn(dir, policy);
+    if (found !== undefined) {
+      const coverage = { bundle: found.bundlePath, rule: found.rule, name: nameIn(dir, real), listed: false, refused: undefined as string | undefined };
+      try {
+        const chain = Guard.forPolicy(loaded, 'enforce').directories.chain(dir);
+        coverage.listed = chain.every((m) => m.entries.has(nameIn(m.dir, real)));
+      } catch (err) {
+        if (!(err instanceof TrustloadError) || err.code === ErrorCodes.POLICY) throw err;
+        coverage.refused = `refused: the signed directory is refused: ${err.describe()}`;
+      }
+      return coverage;
+    }
+    if (dir === loaded.baseDir) break;
+  }
+  return undefined;
 }
 
 function unmatchedOutcome(loaded: LoadedPolicy): string {

@@ -2,7 +2,6 @@ import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ErrorCodes, TrustloadError } from '../errors.js';
-import { signedDirectoriesFor } from '../guard/directories.js';
 import type { FileDecision, Guard } from '../guard/guard.js';
 import { describeDirectory, type VerifiedDirectory } from '../manifest/describe.js';
 import { cliGuard } from './policy-guard.js';
@@ -49,7 +48,7 @@ export async function verify(args: string[], io: Io): Promise<number> {
   const onlyProtected = positionals.length === 0;
   const roots = onlyProtected ? [guard.loaded.baseDir] : positionals.map((p) => resolve(p));
   const outcomes: Outcome[] = [];
-  const directories = signedDirectoriesFor(guard);
+  const directories = guard.directories;
   for (const root of roots) {
     for (const file of filesUnder(root, (dir) => directories.holdsManifest(dir))) {
       if (typeof file !== 'string') {
@@ -93,7 +92,7 @@ export async function verify(args: string[], io: Io): Promise<number> {
 /** A signed directory, checked as one unit: manifest, closed set, every file's bytes. */
 async function checkDirectory(guard: Guard, dir: string): Promise<Outcome> {
   try {
-    const directory = describeDirectory(await signedDirectoriesFor(guard).verifyAll(dir));
+    const directory = describeDirectory(await guard.directories.verifyAll(dir));
     return { path: dir, decision: 'verified', rule: directory.rule, signer: directory.signer, directory };
   } catch (err) {
     if (!(err instanceof TrustloadError) || err.code === ErrorCodes.POLICY) throw err;

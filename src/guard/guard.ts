@@ -1,10 +1,13 @@
+import { dirname } from 'node:path';
 import { asTrustloadError, ErrorCodes, TrustloadError, withContext } from '../errors.js';
 import { MAX_BUNDLE_BYTES, readArtifactFile, readFileLimited } from '../io/read.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
 import { readTrustFiles, type TrustFiles } from '../trust/read-trust.js';
 import type { VerifiedSigner } from '../verify/signers.js';
 import { hasDecisionSubscribers, publishDecision, type DecisionKind } from './events.js';
-import { loadSteps } from '../paths/load-steps.js';
+import { loadSteps, type Step } from '../paths/load-steps.js';
+import type { CoveredFile, LinkEntry, SignedDirectories } from '../manifest/directories.js';
+import type { VerifiedManifest } from '../manifest/types.js';
 import { loadVerifierModule } from './load-verifier.js';
 import { Rules, type Rule } from './rules.js';
 import type { RuleVerifier } from './verifier.js';
@@ -52,6 +55,7 @@ export class Guard {
   readonly #counts = { verified: 0, refused: 0, warned: 0, unmatched: 0 };
   readonly #warned = new Set<string>();
   #verifier: RuleVerifier | undefined;
+  #directories: SignedDirectories | undefined;
   #protectedLoadChecks: Array<() => void> = [];
 
   /** Reads and pins what the policy trusts, then builds the guard. */
@@ -122,33 +126,124 @@ export class Guard {
   loadFile(realPath: string, requestedPaths: Iterable<string>, options: LoadOptions): FileDecision {
     const start = now();
     let rule: Rule | undefined;
+    let steps: Step[][];
     try {
-      rule = options.judgedBy ?? this.#classify(realPath, requestedPaths, options.asModule === true);
+      steps = this.#stepsOf(realPath, requestedPaths);
+      rule = options.judgedBy ?? this.rules.classify(realPath, steps, options.asModule === true);
     } catch (err) {
       this.#refuse(asTrustloadError(err, ErrorCodes.UNSUPPORTED_LOAD, 'cannot classify'), start, options);
       return { decision: 'warned', path: realPath };
     }
-    if (rule === undefined) {
-      return this.#unmatched(realPath, start, options);
+    // A file no rule matches still belongs to the closed set of a signed directory around it; only
+    // rule folders can hold one, so most unmatched loads are decided by this prefix test alone.
+    if (rule === undefined && !this.rules.inManifestScope(realPath)) return this.#unmatched(realPath, start, options);
+    let chain: VerifiedManifest[];
+    let linked: LinkEntry[];
+    try {
+      chain = this.directories.chain(dirname(realPath));
+      linked = this.#linkEntries(realPath, steps);
+    } catch (err) {
+      this.#refuse(withContext(asTrustloadError(err, ErrorCodes.BAD_BUNDLE, 'cannot check the signed directory'), { path: realPath, rule: rule?.name }), start, options);
+      return { decision: 'warned', path: realPath, rule: rule?.name };
     }
+    if (rule === undefined && chain.length === 0) return this.#unmatched(realPath, start, options);
+    const ruleName = rule?.name ?? chain[0]!.rule;
     let bytes: Buffer | undefined;
     try {
       for (const check of this.#protectedLoadChecks) check();
       bytes = readArtifactFile(realPath);
-      if (rule.bundle !== undefined) {
-        throw new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, `rule "${rule.name}" names a directory manifest bundle, which this version cannot verify yet`);
-      }
-      const bundlePath = `${realPath}.sigstore.json`;
-      const bundle = readFileLimited(bundlePath, MAX_BUNDLE_BYTES, 'bundle', ErrorCodes.BAD_BUNDLE, ErrorCodes.NO_BUNDLE);
-      const { signer, digest } = this.#ruleVerifier().verify(bytes, bundle, bundlePath, rule.name);
+      // A link listed in a signed directory leads inside it, so a file reached through one is in a signed directory too.
+      const { signer, digest } = chain.length > 0 ? this.#verifyListed(chain, realPath, linked, bytes, ruleName) : this.#verifySibling(realPath, bytes, rule!);
       this.#counts.verified++;
-      this.#publish(realPath, 'verified', start, { rule: rule.name, signer, digest });
-      return { decision: 'verified', path: realPath, rule: rule.name, signer, digest, bytes };
+      this.#publish(realPath, 'verified', start, { rule: ruleName, signer, digest });
+      return { decision: 'verified', path: realPath, rule: ruleName, signer, digest, bytes };
     } catch (err) {
-      const error = withContext(asTrustloadError(err, ErrorCodes.BAD_BUNDLE, 'verification failed'), { path: realPath, rule: rule.name });
+      const error = withContext(asTrustloadError(err, ErrorCodes.BAD_BUNDLE, 'verification failed'), { path: realPath, rule: ruleName });
       this.#refuse(error, start, options);
-      return { decision: 'warned', path: realPath, rule: rule.name, digest: error.digest, bytes };
+      return { decision: 'warned', path: realPath, rule: ruleName, digest: error.digest, bytes };
     }
+  }
+
+  /**
+   * A file inside a signed directory, to be streamed shard by shard against
+   * its entry (createVerifiedReadStream): judged as loadFile judges it (its
+   * rule, every enclosing manifest, the links on its way, the manifest's
+   * signer against its rule) except for its bytes, which the stream checks.
+   * Every other manifest and link must sign it exactly as the nearest one
+   * does. Undefined outside signed directories, or when permissive mode warned.
+   */
+  signedFile(realPath: string, requested: string, options: LoadOptions): CoveredFile | undefined {
+    const start = now();
+    let ruleName: string | undefined;
+    try {
+      const steps = this.#stepsOf(realPath, [requested]);
+      ruleName = this.rules.classify(realPath, steps, false)?.name;
+      const chain = this.directories.chain(dirname(realPath));
+      const linked = this.#linkEntries(realPath, steps);
+      if (chain.length === 0) return undefined;
+      ruleName ??= chain[0]!.rule;
+      const covered = this.directories.streamable(chain, realPath, linked);
+      const { bundle, bundlePath } = chain[0]!;
+      this.#ruleVerifier().manifestSigner(bundle, bundlePath, ruleName);
+      return covered;
+    } catch (err) {
+      this.#refuse(withContext(asTrustloadError(err, ErrorCodes.BAD_BUNDLE, 'cannot check the signed directory'), { path: realPath, rule: ruleName }), start, options);
+      return undefined;
+    }
+  }
+
+  /** The signed directories of this guard's policy, each verified once for the guard's lifetime. */
+  get directories(): SignedDirectories {
+    // Built by the lazily loaded verifier module: directory checks hash with node:crypto, which start-up leaves alone.
+    this.#directories ??= loadVerifierModule().createSignedDirectories({
+      baseDir: this.loaded.baseDir,
+      rules: this.loaded.policy.rules,
+      // A manifest bundle in a rule's folder is that rule's, as the module it signs would be.
+      ruleFor: (path) => this.rules.moduleRuleFor(path),
+      verifyManifest: (bundle, bundlePath, rule) => this.verifyManifest(bundle, bundlePath, rule),
+    });
+    return this.#directories;
+  }
+
+  /**
+   * A file inside signed directories: its bytes against every enclosing
+   * manifest and against the entries of the links the load went through,
+   * and the innermost manifest's signer against the file's rule.
+   */
+  #verifyListed(chain: VerifiedManifest[], realPath: string, linked: LinkEntry[], bytes: Buffer, rule: string): { signer: VerifiedSigner; digest: string } {
+    const digest = this.directories.checkFile(chain, realPath, linked, bytes);
+    try {
+      const { bundle, bundlePath } = chain[0]!;
+      return { signer: this.#ruleVerifier().manifestSigner(bundle, bundlePath, rule), digest };
+    } catch (err) {
+      throw err instanceof TrustloadError ? withContext(err, { digest }) : err;
+    }
+  }
+
+  /** The manifest entries of every link inside a signed directory that the load went through (see SignedDirectories.linkEntries). */
+  #linkEntries(realPath: string, steps: Step[][]): LinkEntry[] {
+    const entries = [];
+    for (const load of steps) {
+      for (const step of load) {
+        if (step.link !== undefined && this.rules.inManifestScope(step.link)) {
+          entries.push(...this.directories.linkEntries(step.link, !step.folder && step.path === step.link, realPath));
+        }
+      }
+    }
+    return entries;
+  }
+
+  /** A file outside any signed directory: its sibling bundle, unless its rule asks for a manifest. */
+  #verifySibling(realPath: string, bytes: Buffer, rule: Rule): { signer: VerifiedSigner; digest: string } {
+    if (rule.bundle !== undefined) {
+      throw new TrustloadError(
+        ErrorCodes.NO_BUNDLE,
+        `no manifest bundle named ${rule.bundle} in ${dirname(realPath)} or a folder above it up to ${this.loaded.baseDir} (this rule signs directories, never single files)`,
+      );
+    }
+    const bundlePath = `${realPath}.sigstore.json`;
+    const bundle = readFileLimited(bundlePath, MAX_BUNDLE_BYTES, 'bundle', ErrorCodes.BAD_BUNDLE, ErrorCodes.NO_BUNDLE);
+    return this.#ruleVerifier().verify(bytes, bundle, bundlePath, rule.name);
   }
 
   /** Refuses a load its caller judged (a library no rule covers, a package scope refused earlier): throws, or warns in permissive mode. */
@@ -161,9 +256,13 @@ export class Guard {
    * A name equal to the real path has no link in it: nothing to walk, and the real path is judged anyway.
    */
   #classify(realPath: string, requestedPaths: Iterable<string>, asModule: boolean): Rule | undefined {
+    return this.rules.classify(realPath, this.#stepsOf(realPath, requestedPaths), asModule);
+  }
+
+  #stepsOf(realPath: string, requestedPaths: Iterable<string>): Step[][] {
     const loads = [];
     for (const requested of requestedPaths) if (requested !== realPath) loads.push(loadSteps(requested, realPath));
-    return this.rules.classify(realPath, loads, asModule);
+    return loads;
   }
 
   /** Verifies a signed directory's manifest bundle for the signers of rule `rule` (no mode: a directory check only reports). */

@@ -1,6 +1,7 @@
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ErrorCodes, TrustloadError } from '../errors.js';
 import type { Step } from '../paths/load-steps.js';
+import { DEFAULT_MANIFEST_BUNDLE } from '../manifest/types.js';
 import { compileGlob, globFolder } from '../policy/globs.js';
 import type { Policy } from '../policy/schema.js';
 
@@ -26,6 +27,8 @@ export class Rules {
   readonly #baseDir: string;
   /** Each named folder as an absolute path, with its rule, in policy order. */
   readonly #folders: Array<{ dir: string; rule: Rule }>;
+  /** Where a manifest bundle that a rule names can lie: each rule's folder, or the whole policy folder. */
+  readonly #manifestScopes: string[];
 
   constructor(rules: readonly Rule[], baseDir: string) {
     this.#baseDir = baseDir;
@@ -33,6 +36,21 @@ export class Rules {
     this.#folders = rules.flatMap((rule) =>
       [...new Set(globsOf(rule).map(globFolder))].filter((folder) => folder !== '').map((folder) => ({ dir: join(baseDir, folder), rule })),
     );
+    const bundleNames = [...new Set(rules.map((rule) => rule.bundle ?? DEFAULT_MANIFEST_BUNDLE))];
+    // A glob with no folder (`**\/manifest.sigstore.json`) can name a manifest bundle anywhere: then every folder is in scope.
+    const anywhere = rules.some((rule) => globsOf(rule).some((glob) => globFolder(glob) === '' && namesFileLike(glob, bundleNames)));
+    const scopes = anywhere ? [baseDir] : [...new Set(this.#folders.map(({ dir }) => dir))];
+    this.#manifestScopes = scopes.map((dir) => (dir.endsWith(sep) ? dir : dir + sep));
+  }
+
+  /**
+   * Whether `path` (absolute, real) may lie below a manifest bundle that a
+   * rule names, so that a load no rule matches must still look for one (the
+   * closed set). A prefix test: it runs on every unmatched load.
+   */
+  inManifestScope(path: string): boolean {
+    for (const prefix of this.#manifestScopes) if (path.startsWith(prefix)) return true;
+    return false;
   }
 
   /** The first rule whose globs match `path`, which must be absolute; none outside the policy folder. */
@@ -110,6 +128,12 @@ export class Rules {
 /** Whether a path relative to the policy folder stays inside it: `..x` (a name starting with two dots) does. */
 function isInside(rel: string): boolean {
   return rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
+}
+
+/** Whether a glob's last segment can match one of `names` (a sound over-approximation of "can match DIR/name"). */
+function namesFileLike(glob: string, names: readonly string[]): boolean {
+  const last = glob.split('/').at(-1)!;
+  return last === '**' || names.some((name) => compileGlob(last).test(name));
 }
 
 function globsOf(rule: Rule): readonly string[] {

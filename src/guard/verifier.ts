@@ -9,6 +9,7 @@ import { parsePublicKeyPem } from '../trust/keys.js';
 import type { TrustFiles } from '../trust/read-trust.js';
 import { resolveSigners } from '../trust/signers.js';
 import { parseTrustedRoot, type NamedTrustedRoot } from '../trust/trusted-root.js';
+import { SignedDirectories, type ManifestPolicy } from '../manifest/directories.js';
 import { verifyManifestBundle } from '../manifest/verify-manifest.js';
 import type { ManifestContent } from '../manifest/types.js';
 import { VerificationCache } from '../verify/cache.js';
@@ -20,6 +21,8 @@ export interface RuleVerifier {
   verify(artifact: Buffer, bundle: Buffer, bundlePath: string, rule: string): { signer: VerifiedSigner; digest: string };
   /** Verifies a directory's manifest bundle for the signers of one rule and returns the resources it signs. */
   verifyManifest(bundle: Buffer, bundlePath: string, rule: string): { content: ManifestContent; signer: VerifiedSigner };
+  /** The signer of a manifest bundle verified earlier, as one of `rule`'s signers accepts it (verified again for them when the cache cannot say). */
+  manifestSigner(bundle: Buffer, bundlePath: string, rule: string): VerifiedSigner;
   cacheHits(): number;
 }
 
@@ -32,6 +35,13 @@ export function createRuleVerifier(policy: Policy, trust: TrustFiles): RuleVerif
   const ruleSigners = new Map<string, SignerSpec[]>(policy.rules.map((rule) => [rule.name, rule.signers.map((name) => signers.get(name)!)]));
   const cache = new VerificationCache();
   const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+  // A manifest bundle is kept (as verified) for the process: hashed once, not on every load under its directory.
+  const manifestKeys = new WeakMap<Buffer, string>();
+  const manifestKey = (bundle: Buffer) => {
+    let key = manifestKeys.get(bundle);
+    if (key === undefined) manifestKeys.set(bundle, (key = `manifest:${sha256(bundle)}`));
+    return key;
+  };
 
   return {
     verify(artifact, bundle, bundlePath, rule) {
@@ -48,8 +58,19 @@ export function createRuleVerifier(policy: Policy, trust: TrustFiles): RuleVerif
     },
     verifyManifest(bundle, bundlePath, rule) {
       const allowed = ruleSigners.get(rule) ?? [];
-      return verifyManifestBundle(bundle, bundlePath, allowed);
+      const verified = verifyManifestBundle(bundle, bundlePath, allowed);
+      cache.verify(manifestKey(bundle), allowed, () => verified.signer);
+      return verified;
+    },
+    manifestSigner(bundle, bundlePath, rule) {
+      const allowed = ruleSigners.get(rule) ?? [];
+      return cache.verify(manifestKey(bundle), allowed, () => verifyManifestBundle(bundle, bundlePath, allowed).signer);
     },
     cacheHits: () => cache.hits,
   };
+}
+
+/** A policy's signed directories (see SignedDirectories); built here, in the lazily loaded module, because checking them hashes. */
+export function createSignedDirectories(policy: ManifestPolicy): SignedDirectories {
+  return new SignedDirectories(policy);
 }

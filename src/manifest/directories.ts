@@ -1,8 +1,10 @@
-import { closeSync, constants, existsSync, fstatSync, openSync, realpathSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, constants, existsSync, fstatSync, openSync } from 'node:fs';
 import { basename, dirname, join, relative, sep } from 'node:path';
-import { ErrorCodes, TrustloadError } from '../errors.js';
+import { asTrustloadError, ErrorCodes, TrustloadError, withContext } from '../errors.js';
 import { MAX_BUNDLE_BYTES, readFileLimited } from '../io/read.js';
 import type { VerifiedSigner } from '../verify/signers.js';
+import { checkBytes } from './check-bytes.js';
 import { requireClosedSet } from './closed-set.js';
 import { hashRanges, type HashJob } from './hash-ranges.js';
 import { isIgnored } from './names.js';
@@ -14,6 +16,7 @@ export interface ManifestPolicy {
   /** The policy's folder: manifests are never looked for above it. */
   baseDir: string;
   rules: readonly { name: string; bundle?: string }[];
+  /** The rule a manifest bundle at `path` belongs to: as a module's, by its glob, else by its rule's folder. */
   ruleFor(path: string): { name: string; bundle?: string } | undefined;
   verifyManifest(bundle: Buffer, bundlePath: string, rule: string): { content: ManifestContent; signer: VerifiedSigner };
 }
@@ -25,54 +28,108 @@ export interface CoveredFile {
   path: string;
 }
 
+/** The entry of a link a load went through, under the link's own name: the file's bytes must match it too. */
+export interface LinkEntry {
+  entry: ManifestEntry;
+  path: string;
+}
+
+/** A folder holding a manifest bundle that a rule names, and that rule. */
+interface BundleAt {
+  dir: string;
+  bundlePath: string;
+  rule: string;
+}
+
 // Files hashed at once by verifyAll: bounds open descriptors, not memory (hashRanges streams).
 const FILES_PER_BATCH = 32;
 
 /**
  * Signed directories of one policy, each verified once per process: the
- * manifest bundle's signature, then the closed set (a listing compared with
- * the manifest, no hashing). A file inside then costs one hash of the bytes
- * that will be used. Built so that the guard can call it per load.
+ * manifest bundle's signature, that every manifest enclosing it lists it,
+ * then the closed set (a listing compared with the manifest, no hashing). A
+ * file inside then costs one hash of the bytes that will be used, compared
+ * with its entry in every enclosing manifest. The guard calls it per load.
  */
 export class SignedDirectories {
-  readonly #checked = new Map<string, VerifiedManifest>();
+  /** By directory (a real path): its verified manifest, or why it was refused (it stays refused). */
+  readonly #opened = new Map<string, VerifiedManifest | TrustloadError>();
+  /** By folder: the manifest bundles enclosing it, innermost first, up to the policy folder. Looked for once. */
+  readonly #enclosing = new Map<string, readonly BundleAt[]>();
 
   constructor(readonly policy: ManifestPolicy) {}
 
+  /**
+   * The signed directories enclosing `folder` (a real path), innermost
+   * first, each opened: verified, listed in its parents, its closed set
+   * checked. Empty when no folder between it and the policy's folder holds
+   * a manifest bundle that a rule names.
+   */
+  chain(folder: string): VerifiedManifest[] {
+    return this.#bundlesAt(folder).map((at) => this.#open(at));
+  }
+
   /** The manifest of `dir` (a real path), verified and its closed set checked; refuses when there is none. */
   open(dir: string): VerifiedManifest {
-    const cached = this.#checked.get(dir);
-    if (cached !== undefined) return cached;
-    const found = this.#bundleIn(dir);
-    if (found === undefined) {
+    const at = this.#bundlesAt(dir)[0];
+    if (at === undefined || at.dir !== dir) {
       const names = [...new Set(this.policy.rules.map((r) => r.bundle ?? DEFAULT_MANIFEST_BUNDLE))].join(' or ');
       throw new TrustloadError(ErrorCodes.NO_BUNDLE, `no manifest bundle (${names}) that a rule covers in this directory`, { path: dir });
     }
-    const bundle = readFileLimited(found.bundlePath, MAX_BUNDLE_BYTES, 'manifest bundle', ErrorCodes.BAD_BUNDLE, ErrorCodes.NO_BUNDLE);
-    const { content, signer } = this.policy.verifyManifest(bundle, found.bundlePath, found.rule);
-    const manifest: VerifiedManifest = { ...content, dir, bundlePath: found.bundlePath, rule: found.rule, signer };
-    requireClosedSet(dir, basename(found.bundlePath), manifest);
-    this.#checked.set(dir, manifest);
-    return manifest;
+    return this.#open(at);
   }
 
   /**
-   * The signed directory nearest to `requested` (an absolute path, as the
-   * caller named it) and the entry for that name, or undefined when no
-   * folder between it and the policy's folder holds a manifest bundle.
+   * Checks the bytes to be used for `path` (a real path) against its entry
+   * in every manifest of `chain` and the entries of the links it was reached
+   * through (linkEntries); returns their SHA-256 (hex). One hash for most files.
    */
-  covering(requested: string): CoveredFile | undefined {
-    const folder = realpathOrMissing(dirname(requested));
-    const path = join(folder, basename(requested));
-    for (let dir = folder; isWithin(this.policy.baseDir, dir); dir = dirname(dir)) {
-      if (!this.#checked.has(dir) && this.#bundleIn(dir) === undefined) {
-        if (dir === this.policy.baseDir) break;
-        continue;
-      }
-      const manifest = this.open(dir);
-      return { manifest, entry: entryFor(manifest, relative(dir, path).split(sep).join('/'), path), path };
+  checkFile(chain: readonly VerifiedManifest[], path: string, linked: readonly LinkEntry[], bytes: Buffer): string {
+    const sha256 = createHash('sha256').update(bytes).digest();
+    const digest = sha256.toString('hex');
+    try {
+      for (const manifest of chain) checkBytes(entryFor(manifest, nameIn(manifest.dir, path), path), bytes, path, sha256);
+      for (const link of linked) checkBytes(link.entry, bytes, link.path, sha256);
+    } catch (err) {
+      throw err instanceof TrustloadError ? withContext(err, { digest }) : err;
     }
-    return undefined;
+    return digest;
+  }
+
+  /**
+   * The one entry a stream of `path` is checked against shard by shard: the
+   * nearest manifest's, which every other manifest and link entry must equal.
+   */
+  streamable(chain: readonly VerifiedManifest[], path: string, linked: readonly LinkEntry[]): CoveredFile {
+    const [entry, ...others] = [...chain.map((m) => entryFor(m, nameIn(m.dir, path), path)), ...linked.map((l) => l.entry)];
+    if (others.some((other) => !sameEntry(other, entry!))) {
+      throw new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, 'the manifests enclosing this file, or the links to it, sign it differently: it cannot be streamed verified against one entry (use readVerified)', { path });
+    }
+    return { manifest: chain[0]!, entry: entry!, path };
+  }
+
+  /**
+   * A link the load of `path` went through (`link`: its own path, in a real
+   * folder), judged by the signed directory holding it, if any: only with
+   * allow_symlinks, only a link that names the file itself (not a folder),
+   * leading inside that directory, and listed under its own name in every
+   * enclosing manifest. Returns those entries, which the bytes that will be
+   * used must match.
+   */
+  linkEntries(link: string, namesFile: boolean, path: string): LinkEntry[] {
+    const chain = this.chain(dirname(link));
+    const inner = chain[0];
+    if (inner === undefined) return [];
+    const name = nameIn(inner.dir, link);
+    const context = { path: link, rule: inner.rule };
+    if (!inner.allowSymlinks) {
+      throw new TrustloadError(ErrorCodes.NOT_IN_MANIFEST, `the manifest does not allow symbolic links (allow_symlinks: false), and this load goes through one: ${name}`, context);
+    }
+    if (!namesFile) throw new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, `the link ${name} in a signed directory is a folder (links to folders are not supported)`, context);
+    if (!isWithin(inner.dir, path) || path === inner.dir) {
+      throw new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, `the link ${name} leads to ${path}, outside the signed directory`, context);
+    }
+    return chain.map((manifest) => ({ entry: entryFor(manifest, nameIn(manifest.dir, link), link), path: link }));
   }
 
   /** Verifies a whole directory: manifest, closed set, then every file's bytes, streamed. */
@@ -82,22 +139,78 @@ export class SignedDirectories {
     for (let i = 0; i < entries.length; i += FILES_PER_BATCH) {
       await hashFiles(manifest, entries.slice(i, i + FILES_PER_BATCH));
     }
+    // As the loader checks each file: also against every manifest enclosing this one (hashed again only where its entry differs).
+    for (const parent of dirname(dir) === dir || dir === this.policy.baseDir ? [] : this.chain(dirname(dir))) {
+      const differing = entries.map((e) => entryFor(parent, nameIn(parent.dir, join(dir, e.name)), join(dir, e.name))).filter((e, i) => !sameEntry(e, entries[i]!));
+      for (let i = 0; i < differing.length; i += FILES_PER_BATCH) await hashFiles(parent, differing.slice(i, i + FILES_PER_BATCH));
+    }
     return manifest;
   }
 
   /** Whether `dir` (a real path) holds a manifest bundle that a rule covers. */
   holdsManifest(dir: string): boolean {
-    return this.#checked.has(dir) || this.#bundleIn(dir) !== undefined;
+    return this.#bundlesAt(dir)[0]?.dir === dir;
   }
 
-  #bundleIn(dir: string): { bundlePath: string; rule: string } | undefined {
-    for (const name of new Set(this.policy.rules.map((r) => r.bundle ?? DEFAULT_MANIFEST_BUNDLE))) {
-      const bundlePath = join(dir, name);
-      const rule = this.policy.ruleFor(bundlePath);
-      if (rule !== undefined && (rule.bundle ?? DEFAULT_MANIFEST_BUNDLE) === name && existsSync(bundlePath)) return { bundlePath, rule: rule.name };
+  #bundlesAt(folder: string): readonly BundleAt[] {
+    let found = this.#enclosing.get(folder);
+    if (found === undefined) {
+      if (!isWithin(this.policy.baseDir, folder)) return [];
+      const above = folder === this.policy.baseDir ? [] : this.#bundlesAt(dirname(folder));
+      const here = manifestBundleIn(folder, this.policy);
+      found = here === undefined ? above : [{ dir: folder, ...here }, ...above];
+      this.#enclosing.set(folder, found);
     }
-    return undefined;
+    return found;
   }
+
+  #open(at: BundleAt): VerifiedManifest {
+    const known = this.#opened.get(at.dir);
+    if (known instanceof TrustloadError) throw known;
+    if (known !== undefined) return known;
+    try {
+      const bundle = readFileLimited(at.bundlePath, MAX_BUNDLE_BYTES, 'manifest bundle', ErrorCodes.BAD_BUNDLE, ErrorCodes.NO_BUNDLE);
+      const { content, signer } = this.policy.verifyManifest(bundle, at.bundlePath, at.rule);
+      const manifest: VerifiedManifest = { ...content, dir: at.dir, bundlePath: at.bundlePath, bundle, rule: at.rule, signer };
+      // A nested manifest bundle is a file of every directory enclosing it: listed there, with these bytes.
+      const parents = at.dir === this.policy.baseDir ? [] : this.chain(dirname(at.dir));
+      for (const parent of parents) checkBytes(entryFor(parent, nameIn(parent.dir, at.bundlePath), at.bundlePath), bundle, at.bundlePath);
+      requireClosedSet(at.dir, basename(at.bundlePath), manifest);
+      this.#opened.set(at.dir, manifest);
+      return manifest;
+    } catch (err) {
+      const error = withContext(asTrustloadError(err, ErrorCodes.BAD_BUNDLE, 'cannot check the signed directory'), { rule: at.rule });
+      // A directory refused once stays refused (a later load must not see it half-changed); conditions of
+      // the moment (trustload loading its own code, a policy error) are not the directory's.
+      if (error.code !== ErrorCodes.POLICY && error.code !== ErrorCodes.UNSUPPORTED_LOAD) this.#opened.set(at.dir, error);
+      throw error;
+    }
+  }
+}
+
+/**
+ * The manifest bundle in `dir` that a rule names: a bundle name some rule
+ * uses, whose path is judged by a rule that gives that same name.
+ */
+export function manifestBundleIn(dir: string, policy: Pick<ManifestPolicy, 'rules' | 'ruleFor'>): { bundlePath: string; rule: string } | undefined {
+  for (const name of new Set(policy.rules.map((r) => r.bundle ?? DEFAULT_MANIFEST_BUNDLE))) {
+    const bundlePath = join(dir, name);
+    const rule = policy.ruleFor(bundlePath);
+    if (rule !== undefined && (rule.bundle ?? DEFAULT_MANIFEST_BUNDLE) === name && existsSync(bundlePath)) return { bundlePath, rule: rule.name };
+  }
+  return undefined;
+}
+
+/** The POSIX name of `path` inside `dir`, as manifests list it. */
+export function nameIn(dir: string, path: string): string {
+  const rel = relative(dir, path);
+  return sep === '/' ? rel : rel.split(sep).join('/');
+}
+
+/** Whether two entries sign a file alike (same method, ranges and digests). */
+function sameEntry(a: ManifestEntry, b: ManifestEntry): boolean {
+  if (a.kind === 'file' || b.kind === 'file') return a.kind === 'file' && b.kind === 'file' && a.sha256.equals(b.sha256);
+  return a.shards.length === b.shards.length && a.shards.every((s, i) => s.start === b.shards[i]!.start && s.end === b.shards[i]!.end && s.sha256.equals(b.shards[i]!.sha256));
 }
 
 function entryFor(manifest: VerifiedManifest, name: string, path: string): ManifestEntry {
@@ -106,7 +219,9 @@ function entryFor(manifest: VerifiedManifest, name: string, path: string): Manif
   const why =
     path === manifest.bundlePath ? 'the manifest bundle itself is never a resource'
     : isIgnored(name, manifest.ignorePaths) ? 'it lies under a path the manifest ignores, and ignored files are never loadable'
-    : 'it is not listed in the manifest of its signed directory';
+    : name.split('/').includes('node_modules')
+      ? `it is not listed in the manifest of its signed directory ${manifest.dir}: a package added under node_modules/ after the directory was signed (sign the installed tree, or pin the dependency with its own rule outside the signed directory)`
+    : `it is not listed in the manifest of its signed directory ${manifest.dir}`;
   throw new TrustloadError(ErrorCodes.NOT_IN_MANIFEST, `${name} cannot be loaded: ${why}`, { path, rule: manifest.rule });
 }
 
@@ -144,14 +259,6 @@ export function openFile(path: string, allowSymlinks: boolean): number {
     const errno = (err as NodeJS.ErrnoException).code;
     const missing = errno === 'ENOENT' || errno === 'ENOTDIR';
     throw new TrustloadError(missing ? ErrorCodes.MISSING_FILE : ErrorCodes.UNSUPPORTED_LOAD, `cannot open a file the manifest lists: ${(err as Error).message}`, { path, cause: err });
-  }
-}
-
-function realpathOrMissing(path: string): string {
-  try {
-    return realpathSync.native(path);
-  } catch (err) {
-    throw new TrustloadError(ErrorCodes.MISSING_FILE, `cannot read the folder: ${(err as Error).message}`, { path, cause: err });
   }
 }
 

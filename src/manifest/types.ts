@@ -43,6 +43,8 @@ export interface ManifestContent {
 export interface VerifiedManifest extends ManifestContent {
   dir: string;
   bundlePath: string;
+  /** The manifest bundle's bytes, as verified: what another rule's signers are checked against. */
+  bundle: Buffer;
   rule: string;
   signer: VerifiedSigner;
 }

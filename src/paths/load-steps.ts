@@ -9,6 +9,8 @@ const MAX_LINKS = 40;
 export interface Step {
   path: string;
   folder: boolean;
+  /** For a step through a link: the link's own path (its folder is a real path). */
+  link?: string;
 }
 
 /**
@@ -66,7 +68,11 @@ function walk(path: string, folder: boolean): Step[] {
   }
   const steps: Step[] = [{ path, folder }];
   for (const link of links) {
-    steps.push(isWithin(link.target, resolved) ? { path: join(link.path, relative(link.target, resolved)), folder } : { path: link.path, folder: true });
+    steps.push(
+      isWithin(link.target, resolved)
+        ? { path: join(link.path, relative(link.target, resolved)), folder, link: link.path }
+        : { path: link.path, folder: true, link: link.path },
+    );
   }
   steps.push({ path: resolved, folder });
   return steps;
