@@ -92,8 +92,8 @@ function commonProblem(cert: Certificate, times: readonly Date[]): string | unde
   }
   const critical = unknownCriticalExtensions(cert);
   if (critical.length > 0) return `has critical extension(s) ${critical.join(', ')} that trustload does not enforce`;
-  if (!SIGNATURE_ALGORITHMS.has(cert.node.signatureAlgorithmOid)) {
-    return `is signed with ${cert.node.signatureAlgorithm ?? cert.node.signatureAlgorithmOid}, which is not accepted`;
+  if (!SIGNATURE_ALGORITHMS.has(cert.signatureAlgorithmOid)) {
+    return `is signed with algorithm ${cert.signatureAlgorithmOid}, which is not accepted`;
   }
   return undefined;
 }

@@ -13,6 +13,8 @@ export interface Certificate {
   asn1: Asn1Certificate;
   /** RFC 4514, as openssl prints it. */
   subject: string;
+  /** The outer signatureAlgorithm's OID, read from the DER (node:crypto exposes it only from Node 24). */
+  signatureAlgorithmOid: string;
   issuer: string;
 }
 
@@ -23,7 +25,10 @@ export function parseCertificate(der: Uint8Array): Certificate {
   const asn1 = Asn1Certificate.parse(bytes);
   // OpenSSL and the DER reader must agree on where the certificate ends: no trailing bytes for one to skip.
   if (!node.raw.equals(bytes)) throw new Error('trailing bytes after the certificate');
-  return { der: bytes, node, asn1, subject: rfc4514(tbsField(asn1, 4)), issuer: rfc4514(tbsField(asn1, 2)) };
+  // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm AlgorithmIdentifier, signatureValue }
+  const signatureAlgorithmOid = asn1.root.subs[1]?.subs[0]?.toOID();
+  if (signatureAlgorithmOid === undefined) throw new Error('certificate has no signature algorithm');
+  return { der: bytes, node, asn1, subject: rfc4514(tbsField(asn1, 4)), issuer: rfc4514(tbsField(asn1, 2)), signatureAlgorithmOid };
 }
 
 /** A root: its signature verifies with its own key. Equal subject and issuer names alone do not make one. */
