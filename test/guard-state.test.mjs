@@ -398,3 +398,38 @@ Module._load = function (request, parent, isMain) {
   t.notMatch(run.stdout, /EVIL_RAN/, 'the unsigned plugin did not run');
   t.match(run.firstLine, /^trustload: ERR_TRUSTLOAD_POLICY: .*verifier\.js was not loaded from its verified bytes/);
 });
+
+// Found by review: verified bytes were read into Buffer's shared pool, which any code can reach
+// (Buffer.allocUnsafe(1).buffer); a decision subscriber rewrote them before Node compiled them.
+t.test('verified bytes never sit where other code can rewrite them', async (t) => {
+  const SIGNED = "console.log('SIGNED_RAN');";
+  const EVIL = "console.log('EVIL___RAN');";
+  const app = makeApp(t, {
+    lockdown: true,
+    files: {
+      'plugins/p.js': `${SIGNED}\n`,
+      'rewrite.js': `
+const dc = require('node:diagnostics_channel');
+Buffer.poolSize = 1 << 20;
+Buffer.allocUnsafe(1);
+const signed = Buffer.from(${JSON.stringify(SIGNED)});
+const evil = Buffer.from(${JSON.stringify(EVIL)});
+dc.subscribe('trustload:decision', (d) => {
+  if (d.decision !== 'verified') return;
+  const pool = Buffer.from(Buffer.allocUnsafe(1).buffer);
+  for (let i = pool.indexOf(signed); i !== -1; i = pool.indexOf(signed, i + 1)) evil.copy(pool, i);
+});
+`,
+      'main.cjs': "require('./rewrite.js');\nrequire('./plugins/p.js');\n",
+      'main.mjs': "import './rewrite.js';\nawait import('./plugins/p.js');\n",
+      'read.mjs': `import './rewrite.js';\nimport { readVerifiedSync } from ${JSON.stringify(INDEX)};\nconsole.log(readVerifiedSync('plugins/p.js').toString());\n`,
+    },
+    sign: ['plugins/p.js'],
+  });
+  for (const main of ['main.cjs', 'main.mjs', 'read.mjs']) {
+    const run = await runNode(app.dir, [main]);
+    t.equal(run.code, 0, `${main}: ${run.stderr}`);
+    t.notMatch(run.stdout, /EVIL___RAN/, `${main}: the rewritten bytes never ran or came back`);
+    t.match(run.stdout, /SIGNED_RAN/, `${main}: the verified bytes did`);
+  }
+});

@@ -41,7 +41,9 @@ export function readFileLimited(path: string, limit: number, what: string, code:
     if (stat.size > limit) {
       throw new TrustloadError(code, `${what} ${path} is ${stat.size} bytes; the limit is ${limit}`);
     }
-    const buffer = Buffer.allocUnsafe(Math.min(stat.size, limit) + 1);
+    // Never from Buffer's shared pool: other code can reach that memory (Buffer.allocUnsafe(1).buffer)
+    // and rewrite verified bytes before Node compiles them.
+    const buffer = Buffer.allocUnsafeSlow(Math.min(stat.size, limit) + 1);
     let length = 0;
     for (;;) {
       const n = readSync(fd, buffer, length, buffer.length - length, null);

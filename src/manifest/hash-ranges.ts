@@ -21,7 +21,7 @@ const CHUNK = 1024 * 1024;
  * can take the jobs instead.
  */
 export async function hashRanges(jobs: readonly HashJob[]): Promise<Buffer[]> {
-  const buffers = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
+  const buffers = [Buffer.allocUnsafeSlow(CHUNK), Buffer.allocUnsafeSlow(CHUNK)];
   const digests: Buffer[] = [];
   for (const job of jobs) {
     const hash = createHash('sha256');

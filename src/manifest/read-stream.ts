@@ -69,7 +69,7 @@ export function verifiedReadStream({ manifest, entry, path }: CoveredFile): Read
 }
 
 function readRange(fd: number, { start, end }: Range, path: string): Promise<Buffer> {
-  const buffer = Buffer.allocUnsafe(end - start);
+  const buffer = Buffer.allocUnsafeSlow(end - start); // not pooled: see io/read.ts
   return new Promise((resolve, reject) => {
     const step = (offset: number): void => {
       if (offset === buffer.length) return resolve(buffer);
