@@ -6,6 +6,7 @@ import { signedDirectoriesFor } from '../guard/directories.js';
 import type { FileDecision, Guard } from '../guard/guard.js';
 import { describeDirectory, type VerifiedDirectory } from '../manifest/describe.js';
 import { cliGuard } from './policy-guard.js';
+import { progressLine } from './progress.js';
 import { EXIT_REFUSED, EXIT_USAGE, EXIT_VERIFIED, type Io } from './output.js';
 
 export const VERIFY_HELP = `Usage: trustload verify [PATH...] [--policy FILE] [--json]
@@ -53,7 +54,7 @@ export async function verify(args: string[], io: Io): Promise<number> {
   for (const root of roots) {
     for (const file of filesUnder(root, (dir) => directories.holdsManifest(dir))) {
       if (typeof file !== 'string') {
-        outcomes.push(await checkDirectory(guard, file.directory));
+        outcomes.push(await checkDirectory(guard, file.directory, values.json === true));
         continue;
       }
       let real: string;
@@ -90,14 +91,17 @@ export async function verify(args: string[], io: Io): Promise<number> {
   return failed.length > 0 ? EXIT_REFUSED : EXIT_VERIFIED;
 }
 
-/** A signed directory, checked as one unit: manifest, closed set, every file's bytes. */
-async function checkDirectory(guard: Guard, dir: string): Promise<Outcome> {
+/** A signed directory, checked as one unit: manifest, closed set, every file's bytes (with a progress line on a terminal, unless --json). */
+async function checkDirectory(guard: Guard, dir: string, json: boolean): Promise<Outcome> {
+  const progress = json ? undefined : progressLine(process.stderr, dir);
   try {
-    const directory = describeDirectory(await signedDirectoriesFor(guard).verifyAll(dir));
+    const directory = describeDirectory(await signedDirectoriesFor(guard).verifyAll(dir, progress?.update));
     return { path: dir, decision: 'verified', rule: directory.rule, signer: directory.signer, directory };
   } catch (err) {
     if (!(err instanceof TrustloadError) || err.code === ErrorCodes.POLICY) throw err;
     return refused(err.path === undefined ? new TrustloadError(err.code, err.message, { path: dir, rule: err.rule, expected: err.expected, found: err.found }) : err);
+  } finally {
+    progress?.end();
   }
 }
 

@@ -1,12 +1,11 @@
-import { closeSync, constants, existsSync, fstatSync, openSync, realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { ErrorCodes, TrustloadError } from '../errors.js';
 import { MAX_BUNDLE_BYTES, readFileLimited } from '../io/read.js';
 import type { VerifiedSigner } from '../verify/signers.js';
 import { requireClosedSet } from './closed-set.js';
-import { hashRanges, type HashJob } from './hash-ranges.js';
+import { hashFiles, type OnProgress } from './hash-files.js';
 import { isIgnored } from './names.js';
-import { rangesFor, requireDigests } from './shards.js';
 import { DEFAULT_MANIFEST_BUNDLE, type ManifestContent, type ManifestEntry, type VerifiedManifest } from './types.js';
 
 /** What directory checks need from the policy: where manifests are, and the one verification path. */
@@ -24,9 +23,6 @@ export interface CoveredFile {
   entry: ManifestEntry;
   path: string;
 }
-
-// Files hashed at once by verifyAll: bounds open descriptors, not memory (hashRanges streams).
-const FILES_PER_BATCH = 32;
 
 /**
  * Signed directories of one policy, each verified once per process: the
@@ -75,13 +71,10 @@ export class SignedDirectories {
     return undefined;
   }
 
-  /** Verifies a whole directory: manifest, closed set, then every file's bytes, streamed. */
-  async verifyAll(dir: string): Promise<VerifiedManifest> {
+  /** Verifies a whole directory: manifest, closed set, then every file's bytes, streamed (in parallel when large). */
+  async verifyAll(dir: string, onProgress?: OnProgress): Promise<VerifiedManifest> {
     const manifest = this.open(dir);
-    const entries = [...manifest.entries.values()];
-    for (let i = 0; i < entries.length; i += FILES_PER_BATCH) {
-      await hashFiles(manifest, entries.slice(i, i + FILES_PER_BATCH));
-    }
+    await hashFiles(manifest, onProgress);
     return manifest;
   }
 
@@ -108,43 +101,6 @@ function entryFor(manifest: VerifiedManifest, name: string, path: string): Manif
     : isIgnored(name, manifest.ignorePaths) ? 'it lies under a path the manifest ignores, and ignored files are never loadable'
     : 'it is not listed in the manifest of its signed directory';
   throw new TrustloadError(ErrorCodes.NOT_IN_MANIFEST, `${name} cannot be loaded: ${why}`, { path, rule: manifest.rule });
-}
-
-async function hashFiles(manifest: VerifiedManifest, entries: ManifestEntry[]): Promise<void> {
-  const open: { entry: ManifestEntry; path: string; fd: number; jobs: HashJob[] }[] = [];
-  try {
-    for (const entry of entries) {
-      const path = join(manifest.dir, entry.name);
-      const fd = openFile(path, manifest.allowSymlinks);
-      open.push({ entry, path, fd, jobs: [] });
-      const stat = fstatSync(fd);
-      if (!stat.isFile()) throw new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, 'a file the manifest lists is not a regular file', { path });
-      open.at(-1)!.jobs = rangesFor(entry, stat.size, path).map(({ start, end }) => ({ fd, start, end, path }));
-    }
-    const digests = await hashRanges(open.flatMap((f) => f.jobs));
-    let next = 0;
-    for (const file of open) {
-      requireDigests(file.entry, digests.slice(next, next + file.jobs.length), file.path);
-      next += file.jobs.length;
-    }
-  } catch (err) {
-    throw err instanceof TrustloadError && err.rule === undefined
-      ? new TrustloadError(err.code, err.message, { path: err.path, rule: manifest.rule, expected: err.expected, found: err.found, cause: err.cause })
-      : err;
-  } finally {
-    for (const { fd } of open) closeSync(fd);
-  }
-}
-
-/** Opens a listed file; without allow_symlinks a link that appeared since the listing is refused, not followed. */
-export function openFile(path: string, allowSymlinks: boolean): number {
-  try {
-    return openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | (allowSymlinks ? 0 : constants.O_NOFOLLOW));
-  } catch (err) {
-    const errno = (err as NodeJS.ErrnoException).code;
-    const missing = errno === 'ENOENT' || errno === 'ENOTDIR';
-    throw new TrustloadError(missing ? ErrorCodes.MISSING_FILE : ErrorCodes.UNSUPPORTED_LOAD, `cannot open a file the manifest lists: ${(err as Error).message}`, { path, cause: err });
-  }
 }
 
 function realpathOrMissing(path: string): string {
