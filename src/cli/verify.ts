@@ -16,8 +16,8 @@ would load them: the rule that protects each file, its bundle, its signer.
 A directory that holds a manifest bundle (manifest.sigstore.json, or the
 rule's "bundle") is checked as one signed unit: the manifest's signature, that
 it holds exactly the files listed, and every file's bytes (in parallel threads
-when large; on a terminal, a progress line on stderr unless --json). Other directories
-are walked (bundles themselves are skipped). With no PATH, every
+when large; on a terminal, a progress line on stderr unless --json). Other
+directories are walked (bundles themselves are skipped). With no PATH, every
 file under the policy's folder that a rule protects (node_modules and .git
 are not walked). The policy is --policy, else TRUSTLOAD_POLICY, else
 ./trustload.policy.json. Always judged as in enforce mode.

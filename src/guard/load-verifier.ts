@@ -16,7 +16,7 @@ const getBuiltinModule = process.getBuiltinModule;
 const requireOwn = createRequire(import.meta.url);
 
 // Parsed at start-up, before application code runs (and could replace JSON.parse or URL).
-const { byPath: OWN_BY_PATH, lazyByUrl: LAZY_BY_URL } = ownFiles();
+const { byPath: OWN_BY_PATH, lazyByUrl: INTERNAL_DIGESTS } = ownFiles();
 
 let loadingInternals = false;
 
@@ -30,13 +30,13 @@ let loadingInternals = false;
  */
 export function internalSource(url: string): Buffer | undefined {
   if (!loadingInternals) return undefined;
-  const file = LAZY_BY_URL.get(url);
+  const file = INTERNAL_DIGESTS.get(url);
   return file === undefined ? undefined : readOwnFile(file, ErrorCodes.POLICY);
 }
 
 /** Whether `url` is one of the files internalSource would hand over now. */
 export function isInternalUrl(url: string): boolean {
-  return loadingInternals && LAZY_BY_URL.has(url);
+  return loadingInternals && INTERNAL_DIGESTS.has(url);
 }
 
 /**

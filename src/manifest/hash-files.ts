@@ -32,7 +32,8 @@ export async function hashFiles(manifest: VerifiedManifest, onProgress: OnProgre
     done += bytes;
     onProgress(done, total);
   };
-  const pool = total >= POOL_MIN_BYTES ? new HashPool(entries.length, progress) : undefined;
+  const ranges = entries.reduce((sum, entry) => sum + (entry.kind === 'shards' ? entry.shards.length : 1), 0);
+  const pool = total >= POOL_MIN_BYTES ? new HashPool(ranges, progress) : undefined;
   const jobs = new JobQueue(manifest, entries, pool?.size ?? 1);
   try {
     if (pool === undefined) {

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type * as WorkerThreads from 'node:worker_threads';
-import { ErrorCodes, TrustloadError, type ErrorCode } from '../errors.js';
+import { asTrustloadError, ErrorCodes, TrustloadError, type ErrorCode } from '../errors.js';
 import type { HashJob } from './hash-ranges.js';
 
 /** What a hashing worker posts: bytes hashed since its last message, then a batch's digests (hex, in job order) or its failure. */
@@ -26,29 +26,35 @@ export class HashPool {
 
   constructor(wanted: number, onProgress: (bytes: number) => void) {
     this.size = Math.max(1, Math.min(wanted, availableParallelism()));
+    try {
+      for (let i = 0; i < this.size; i++) this.#start(onProgress);
+    } catch (err) {
+      // Those already started are stopped; every batch then fails with this.
+      this.#fail(asTrustloadError(err, ErrorCodes.UNSUPPORTED_LOAD, 'cannot start a hashing worker'));
+    }
+  }
+
+  #start(onProgress: (bytes: number) => void): void {
     // Asked for now, not imported: worker_threads costs milliseconds to load, and a guarded process hands
     // out its guarded Worker (which starts each worker under the pinned policy) through getBuiltinModule.
     const { Worker } = process.getBuiltinModule('node:worker_threads') as typeof WorkerThreads;
-    const entry = new URL('./hash-worker.js', import.meta.url);
-    for (let i = 0; i < this.size; i++) {
-      // None of this process's own options: hashing needs none, and each preload would run again in every worker.
-      const worker = new Worker(entry, { execArgv: [] });
-      worker.on('message', (message: FromWorker) => {
-        if ('error' in message) {
-          const { code, message: reason, path } = message.error;
-          this.#fail(new TrustloadError(code !== undefined && CODES.has(code) ? code : ErrorCodes.UNSUPPORTED_LOAD, reason, { path }));
-          return;
-        }
-        onProgress(message.progress);
-        if (message.digests === undefined) return;
-        const pending = this.#pending.get(worker);
-        this.#pending.delete(worker);
-        pending?.resolve(message.digests.map((hex) => Buffer.from(hex, 'hex')));
-      });
-      worker.on('error', (err) => this.#fail(workerFailure(`a hashing worker failed: ${err.message}`, err)));
-      worker.on('exit', (code) => this.#fail(workerFailure(`a hashing worker stopped (exit code ${code})`)));
-      this.#workers.push(worker);
-    }
+    // None of this process's own options: hashing needs none, and each preload would run again in every worker.
+    const worker = new Worker(new URL('./hash-worker.js', import.meta.url), { execArgv: [] });
+    worker.on('message', (message: FromWorker) => {
+      if ('error' in message) {
+        const { code, message: reason, path } = message.error;
+        this.#fail(new TrustloadError(code !== undefined && CODES.has(code) ? code : ErrorCodes.UNSUPPORTED_LOAD, reason, { path }));
+        return;
+      }
+      onProgress(message.progress);
+      if (message.digests === undefined) return;
+      const pending = this.#pending.get(worker);
+      this.#pending.delete(worker);
+      pending?.resolve(message.digests.map((hex) => Buffer.from(hex, 'hex')));
+    });
+    worker.on('error', (err) => this.#fail(workerFailure(`a hashing worker failed: ${err.message}`, err)));
+    worker.on('exit', (code) => this.#fail(workerFailure(`a hashing worker stopped (exit code ${code})`)));
+    this.#workers.push(worker);
   }
 
   /** Hashes a batch on worker `index`, which must be idle. */
