@@ -190,7 +190,7 @@ export class Guard {
     }
     this.#counts.unmatched++;
     this.#publish(path, 'unmatched', start, {});
-    return { decision: 'unmatched', path, ...(bytes !== undefined ? { bytes } : {}) };
+    return bytes === undefined ? { decision: 'unmatched', path } : { decision: 'unmatched', path, bytes };
   }
 
   /** Throws in enforce mode (and always for policy errors); warns once per file in permissive mode. */
