@@ -80,7 +80,9 @@ class JobQueue {
   readonly #entries: ManifestEntry[];
   readonly #openLimit: number;
   #nextEntry = 0;
-  readonly #queue: QueuedJob[] = [];
+  // Ranges of open files not handed out yet, from #head on (a file may have many thousand shards: no shift()).
+  #queue: QueuedJob[] = [];
+  #head = 0;
   readonly #open = new Set<OpenFile>();
 
   constructor(manifest: VerifiedManifest, entries: ManifestEntry[], threads: number) {
@@ -90,15 +92,19 @@ class JobQueue {
   }
 
   next(): QueuedJob[] | undefined {
-    while (this.#queue.length < BATCH_JOBS && this.#open.size < this.#openLimit && this.#nextEntry < this.#entries.length) {
+    while (this.#queue.length - this.#head < BATCH_JOBS && this.#open.size < this.#openLimit && this.#nextEntry < this.#entries.length) {
       this.#openNext();
     }
     const batch: QueuedJob[] = [];
     let bytes = 0;
-    while (this.#queue.length > 0 && batch.length < BATCH_JOBS && bytes < BATCH_BYTES) {
-      const job = this.#queue.shift()!;
+    while (this.#head < this.#queue.length && batch.length < BATCH_JOBS && bytes < BATCH_BYTES) {
+      const job = this.#queue[this.#head++]!;
       batch.push(job);
       bytes += job.end - job.start;
+    }
+    if (this.#head === this.#queue.length) {
+      this.#queue = [];
+      this.#head = 0;
     }
     return batch.length > 0 ? batch : undefined;
   }

@@ -63,7 +63,8 @@ export class HashPool {
     const worker = this.#workers[index]!;
     return new Promise((resolve, reject) => {
       this.#pending.set(worker, { resolve, reject });
-      worker.postMessage(jobs);
+      // Only the ranges: a message is a copy of everything it holds.
+      worker.postMessage(jobs.map(({ fd, start, end, path }): HashJob => ({ fd, start, end, path })));
     });
   }
 
