@@ -93,12 +93,14 @@ function zeroModel(app, rel, sizes, shardSize) {
  */
 const PROBE = `
 import workerThreads from 'node:worker_threads';
-import { closeSync, openSync, rmSync, truncateSync } from 'node:fs';
+import { rmSync, symlinkSync, truncateSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 const { verifyDirectory, TrustloadError } = await import(process.env.TRUSTLOAD_INDEX);
 const steps = {
   truncate: () => truncateSync(process.env.TARGET, 1024 * 1024),
   fifo: () => { rmSync(process.env.TARGET); execFileSync('mkfifo', [process.env.TARGET]); },
+  delete: () => rmSync(process.env.TARGET),
+  link: () => { rmSync(process.env.TARGET); symlinkSync('a.bin', process.env.TARGET); },
 };
 let workers = 0;
 const Original = workerThreads.Worker;
@@ -174,12 +176,18 @@ t.test('a worker failure is a clean TrustloadError, and nothing hangs', async (t
   const sizes = { 'a.bin': 256 * MiB, 'z.bin': 3 * MiB };
   zeroModel(app, 'models/shrinks', sizes, MiB);
   zeroModel(app, 'models/fifo', sizes, MiB);
-  const [shrinks, fifo] = await Promise.all([
+  zeroModel(app, 'models/deleted', sizes, MiB);
+  zeroModel(app, 'models/linked', sizes, MiB);
+  const [shrinks, fifo, deleted, linked] = await Promise.all([
     probe(t, app, { DIR: 'models/shrinks', AFTER_FIRST_WORKER: 'truncate', TARGET: app.path('models/shrinks/a.bin') }),
     probe(t, app, { DIR: 'models/fifo', AFTER_FIRST_WORKER: 'fifo', TARGET: app.path('models/fifo/z.bin') }),
+    probe(t, app, { DIR: 'models/deleted', AFTER_FIRST_WORKER: 'delete', TARGET: app.path('models/deleted/z.bin') }),
+    probe(t, app, { DIR: 'models/linked', AFTER_FIRST_WORKER: 'link', TARGET: app.path('models/linked/z.bin') }),
   ]);
   t.match(shrinks.error, { code: 'ERR_TRUSTLOAD_SIGNATURE', message: 'the file shrank while it was being hashed', path: app.path('models/shrinks/a.bin'), rule: 'models', isTrustloadError: true }, 'a file truncated under a worker');
   t.match(fifo.error, { code: 'ERR_TRUSTLOAD_UNSUPPORTED_LOAD', message: 'not a regular file', path: app.path('models/fifo/z.bin'), rule: 'models', isTrustloadError: true }, 'a file replaced by a FIFO while workers hash (opened non-blocking: no read waits on it)');
+  t.match(deleted.error, { code: 'ERR_TRUSTLOAD_MISSING_FILE', message: /cannot open a file the manifest lists/, path: app.path('models/deleted/z.bin'), rule: 'models', isTrustloadError: true }, 'a file deleted while workers hash');
+  t.match(linked.error, { code: 'ERR_TRUSTLOAD_UNSUPPORTED_LOAD', message: /cannot open a file the manifest lists/, path: app.path('models/linked/z.bin'), isTrustloadError: true }, 'a file replaced by a link while workers hash (allow_symlinks: false): not followed');
 });
 
 t.test('memory does not grow with the file: a 256 MiB verify against a 16 MiB one', async (t) => {
