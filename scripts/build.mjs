@@ -54,12 +54,13 @@ const { metafile } = await build({
 embedOwnDigests(metafile);
 
 /**
- * trustload recognises its own files by name and SHA-256 (src/guard/load-verifier.ts):
- * while it loads its verifier, the hooks let exactly dist/verifier.js,
- * dist/native.js and the chunks they import through; under `unmatched: deny`,
- * register.mjs and any file of dist/ load when their bytes match. The digests are written into
- * the files that hold the placeholder, which are therefore not among them:
- * they must be loaded by dist/register.js, before the hooks exist.
+ * trustload recognises its own files by name and SHA-256
+ * (src/guard/load-verifier.ts): while it loads its verifier, the hooks let
+ * exactly dist/verifier.js, dist/native.js and the chunks they import
+ * through; under `unmatched: deny`, register.mjs and any file of dist/ load
+ * when their bytes match. The digests are written into the files that hold
+ * the placeholder, which are therefore not among them: dist/register.js must
+ * load those before the hooks exist.
  */
 function embedOwnDigests({ outputs }) {
   const PLACEHOLDER = '"__TRUSTLOAD_OWN_FILES__"';
