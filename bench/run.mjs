@@ -15,6 +15,11 @@
 //   loads per-load costs timed inside one process (bench/guard-probe.mjs):
 //         import() of an unmatched and of a signed file, readVerifiedSync vs
 //         readFileSync; guarded vs plain node (and vs no-op module hooks)
+//   listing, weights  signed directories (bench/directories.mjs): the
+//         closed-set check of a 1,000-file plugin directory, and a 2 GiB
+//         sharded weights file through verifyDirectory's worker threads vs
+//         single-threaded SHA-256, with peak RSS (TRUSTLOAD_BENCH_SMALL=1
+//         skips the weights)
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { createHash, createPublicKey } from 'node:crypto';
@@ -27,6 +32,7 @@ import { bundleFromJSON } from '@sigstore/bundle';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { signFile } from '../scripts/sign-with-key.mjs';
+import { directoriesBench } from './directories.mjs';
 
 const SETTINGS = {
   warmupMs: 400, // per case and side, untimed; also sizes the batches
@@ -67,6 +73,7 @@ cold();
 const app = makeGuardApp();
 guardProcesses(app);
 guardLoads(app);
+directoriesBench(trustload, { table, median, env: APP_ENV });
 
 /**
  * Bundles bench/verify-entry.ts as scripts/build.mjs bundles dist/. The shipped

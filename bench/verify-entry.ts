@@ -4,3 +4,5 @@ export { parseBundle } from '../src/bundle/parse-bundle.js';
 export { verifyBundle } from '../src/verify/verify-bundle.js';
 export { resolveSigners } from '../src/trust/signers.js';
 export { parsePublicKeyPem } from '../src/trust/keys.js';
+export { parseManifestPayload } from '../src/manifest/predicate.js';
+export { requireClosedSet } from '../src/manifest/closed-set.js';

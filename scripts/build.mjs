@@ -27,13 +27,15 @@ const builtinsViaRequire = {
 
 const { metafile } = await build({
   // verifier.js and native.js are loaded lazily (src/guard/load-verifier.ts): on the first protected
-  // load, and on the first native load.
+  // load, and on the first native load. hash-worker.js is the entry of the threads that hash large
+  // signed directories (src/manifest/hash-pool.ts).
   entryPoints: {
     index: 'src/index.ts',
     cli: 'src/cli/bin.ts',
     register: 'src/register-entry.ts',
     verifier: 'src/guard/verifier.ts',
     native: 'src/native/native.ts',
+    'hash-worker': 'src/manifest/hash-worker.ts',
   },
   outdir: 'dist',
   bundle: true,
@@ -49,29 +51,41 @@ const { metafile } = await build({
   logLevel: 'warning',
   metafile: true,
 });
-embedInternalDigests(metafile);
+embedOwnDigests(metafile);
 
 /**
- * The guard's hooks stand aside only for its own verifier files while it
- * loads them (src/guard/load-verifier.ts), recognised by name and SHA-256:
- * the digests of dist/verifier.js, dist/native.js and every chunk they import are written into
- * the files that hold the placeholder, which must not be among them.
+ * trustload recognises its own files by name and SHA-256
+ * (src/guard/load-verifier.ts): while it loads its verifier, the hooks let
+ * exactly dist/verifier.js, dist/native.js and the chunks they import
+ * through; under `unmatched: deny`, register.mjs and any file of dist/ load
+ * when their bytes match. The digests are written into the files that hold
+ * the placeholder, which are therefore not among them: dist/register.js must
+ * load those before the hooks exist.
  */
-function embedInternalDigests({ outputs }) {
-  const PLACEHOLDER = '"__TRUSTLOAD_INTERNAL_FILES__"';
-  const internal = new Set();
-  const visit = (file) => {
-    if (internal.has(file)) return;
-    internal.add(file);
-    for (const { path, kind } of outputs[file].imports) if (kind === 'import-statement' && outputs[path]) visit(path);
+function embedOwnDigests({ outputs }) {
+  const PLACEHOLDER = '"__TRUSTLOAD_OWN_FILES__"';
+  const files = Object.keys(outputs).filter((file) => file.endsWith('.js'));
+  const holders = files.filter((file) => readFileSync(file, 'utf8').includes(PLACEHOLDER));
+  // A file and every chunk it imports, statically.
+  const closure = (entries) => {
+    const found = new Set();
+    const visit = (file) => {
+      if (found.has(file)) return;
+      found.add(file);
+      for (const { path, kind } of outputs[file].imports) if (kind === 'import-statement' && outputs[path]) visit(path);
+    };
+    entries.forEach(visit);
+    return found;
   };
-  visit('dist/verifier.js');
-  visit('dist/native.js');
-  const digests = {};
-  for (const file of internal) digests[basename(file)] = createHash('sha256').update(readFileSync(file)).digest('hex');
-  const holders = Object.keys(outputs).filter((file) => file.endsWith('.js') && readFileSync(file, 'utf8').includes(PLACEHOLDER));
-  if (holders.length === 0 || holders.some((file) => internal.has(file))) {
-    throw new Error(`build: the internal-digest placeholder is in ${holders.join(', ') || 'no file'}; it must be outside ${[...internal].join(', ')}`);
+  const lazy = closure(['dist/verifier.js', 'dist/native.js']);
+  const beforeHooks = closure(['dist/register.js']);
+  if (holders.length === 0 || holders.some((file) => lazy.has(file) || !beforeHooks.has(file))) {
+    throw new Error(`build: the own-files placeholder is in ${holders.join(', ') || 'no file'}; it must be in what dist/register.js imports, outside ${[...lazy].join(', ')}`);
   }
-  for (const file of holders) writeFileSync(file, readFileSync(file, 'utf8').replaceAll(PLACEHOLDER, JSON.stringify(JSON.stringify(digests))));
+  const sha256 = (file) => createHash('sha256').update(readFileSync(file)).digest('hex');
+  // register.mjs too: a worker inherits the `--import` of it that started this process, and loads it again under its own guard.
+  const digests = { '../register.mjs': sha256('register.mjs') };
+  for (const file of files) if (!holders.includes(file)) digests[basename(file)] = sha256(file);
+  const own = JSON.stringify({ files: digests, lazy: [...lazy].map((file) => basename(file)) });
+  for (const file of holders) writeFileSync(file, readFileSync(file, 'utf8').replaceAll(PLACEHOLDER, JSON.stringify(own)));
 }

@@ -6,7 +6,7 @@
 //
 // As a command: node scripts/sign-manifest.mjs KEY.pem DIR [--shards SIZE] [--bundle NAME] [--ignore PATH]...
 import { createHash, createPrivateKey, createPublicKey, sign } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -28,6 +28,24 @@ function filesBelow(dir, ignore) {
   return out.sort();
 }
 
+/** Hex SHA-256 of bytes [start, end) of a file, read in 1 MiB pieces: model weights may be larger than memory. */
+function hashRange(path, start, end) {
+  const hash = createHash('sha256');
+  const buffer = Buffer.allocUnsafe(1024 * 1024);
+  const fd = openSync(path, 'r');
+  try {
+    for (let at = start; at < end; ) {
+      const n = readSync(fd, buffer, 0, Math.min(buffer.length, end - at), at);
+      if (n === 0) throw new Error(`${path} shrank while it was being signed`);
+      hash.update(buffer.subarray(0, n));
+      at += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
+}
+
 function comparePaths(a, b) {
   const x = a.split('/');
   const y = b.split('/');
@@ -40,14 +58,14 @@ export function manifestStatement(dir, { shardSize, bundle = 'manifest.sigstore.
   const ignore = [...ignorePaths, bundle];
   const items = [];
   for (const name of filesBelow(dir, ignore)) {
-    const bytes = readFileSync(join(dir, name));
+    const size = statSync(join(dir, name)).size;
     if (shardSize === undefined) {
-      items.push({ path: name, start: 0, resource: { name, algorithm: 'sha256', digest: sha256(bytes).toString('hex') } });
+      items.push({ path: name, start: 0, resource: { name, algorithm: 'sha256', digest: hashRange(join(dir, name), 0, size) } });
       continue;
     }
-    for (let start = 0; start < bytes.length; start += shardSize) {
-      const end = Math.min(start + shardSize, bytes.length);
-      const digest = sha256(bytes.subarray(start, end)).toString('hex');
+    for (let start = 0; start < size; start += shardSize) {
+      const end = Math.min(start + shardSize, size);
+      const digest = hashRange(join(dir, name), start, end);
       items.push({ path: name, start, resource: { name: `${name}:${start}:${end}`, algorithm: `sha256-sharded-${shardSize}`, digest } });
     }
   }

@@ -5,6 +5,7 @@ import { ErrorCodes, TrustloadError } from '../errors.js';
 import type { FileDecision, Guard } from '../guard/guard.js';
 import { describeDirectory, type VerifiedDirectory } from '../manifest/describe.js';
 import { cliGuard } from './policy-guard.js';
+import { progressLine } from './progress.js';
 import { EXIT_REFUSED, EXIT_USAGE, EXIT_VERIFIED, type Io } from './output.js';
 
 export const VERIFY_HELP = `Usage: trustload verify [PATH...] [--policy FILE] [--json]
@@ -13,8 +14,9 @@ Checks files and directories against the policy exactly as a guarded process
 would load them: the rule that protects each file, its bundle, its signer.
 A directory that holds a manifest bundle (manifest.sigstore.json, or the
 rule's "bundle") is checked as one signed unit: the manifest's signature, that
-it holds exactly the files listed, and every file's bytes. Other directories
-are walked (bundles themselves are skipped). With no PATH, every
+it holds exactly the files listed, and every file's bytes (in parallel threads
+when large; on a terminal, a progress line on stderr unless --json). Other
+directories are walked (bundles themselves are skipped). With no PATH, every
 file under the policy's folder that a rule protects (node_modules and .git
 are not walked). The policy is --policy, else TRUSTLOAD_POLICY, else
 ./trustload.policy.json. Always judged as in enforce mode.
@@ -52,7 +54,7 @@ export async function verify(args: string[], io: Io): Promise<number> {
   for (const root of roots) {
     for (const file of filesUnder(root, (dir) => directories.holdsManifest(dir))) {
       if (typeof file !== 'string') {
-        outcomes.push(await checkDirectory(guard, file.directory));
+        outcomes.push(await checkDirectory(guard, file.directory, values.json === true));
         continue;
       }
       let real: string;
@@ -89,14 +91,17 @@ export async function verify(args: string[], io: Io): Promise<number> {
   return failed.length > 0 ? EXIT_REFUSED : EXIT_VERIFIED;
 }
 
-/** A signed directory, checked as one unit: manifest, closed set, every file's bytes. */
-async function checkDirectory(guard: Guard, dir: string): Promise<Outcome> {
+/** A signed directory, checked as one unit: manifest, closed set, every file's bytes (with a progress line on a terminal, unless --json). */
+async function checkDirectory(guard: Guard, dir: string, json: boolean): Promise<Outcome> {
+  const progress = json ? undefined : progressLine(process.stderr, dir);
   try {
-    const directory = describeDirectory(await guard.directories.verifyAll(dir));
+    const directory = describeDirectory(await guard.directories.verifyAll(dir, progress?.update));
     return { path: dir, decision: 'verified', rule: directory.rule, signer: directory.signer, directory };
   } catch (err) {
     if (!(err instanceof TrustloadError) || err.code === ErrorCodes.POLICY) throw err;
     return refused(err.path === undefined ? new TrustloadError(err.code, err.message, { path: dir, rule: err.rule, expected: err.expected, found: err.found }) : err);
+  } finally {
+    progress?.end();
   }
 }
 

@@ -8,7 +8,7 @@ import { hasDecisionSubscribers, publishDecision, type DecisionKind } from './ev
 import { loadSteps, type Step } from '../paths/load-steps.js';
 import type { CoveredFile, LinkEntry, SignedDirectories } from '../manifest/directories.js';
 import type { VerifiedManifest } from '../manifest/types.js';
-import { loadVerifierModule } from './load-verifier.js';
+import { loadVerifierModule, ownFileSource } from './load-verifier.js';
 import { Rules, type Rule } from './rules.js';
 import type { RuleVerifier } from './verifier.js';
 
@@ -276,14 +276,20 @@ export class Guard {
   }
 
   #unmatched(path: string, start: number, options: LoadOptions): FileDecision {
+    let bytes: Buffer | undefined;
     if (this.loaded.policy.unmatched === 'deny') {
-      const error = new TrustloadError(ErrorCodes.UNMATCHED, 'no rule covers this load and the policy denies unmatched loads', { path });
-      this.#refuse(error, start, options);
-      return { decision: 'warned', path };
+      try {
+        // trustload's own files (its API, its hashing workers' entry) load from the bytes their build-time digests vouch for.
+        bytes = ownFileSource(path);
+        if (bytes === undefined) throw new TrustloadError(ErrorCodes.UNMATCHED, 'no rule covers this load and the policy denies unmatched loads', { path });
+      } catch (err) {
+        this.#refuse(withContext(asTrustloadError(err, ErrorCodes.UNMATCHED, "cannot read trustload's own file"), { path }), start, options);
+        return { decision: 'warned', path };
+      }
     }
     this.#counts.unmatched++;
     this.#publish(path, 'unmatched', start, {});
-    return { decision: 'unmatched', path };
+    return bytes === undefined ? { decision: 'unmatched', path } : { decision: 'unmatched', path, bytes };
   }
 
   /** Throws in enforce mode (and always for policy errors); warns once per file in permissive mode. */

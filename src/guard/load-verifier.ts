@@ -5,8 +5,9 @@ import { readFileLimited } from '../io/read.js';
 import type * as NativeModule from '../native/native.js';
 import type * as VerifierModule from './verifier.js';
 
-// Replaced at build time (scripts/build.mjs) by the SHA-256 of dist/verifier.js, dist/native.js and each chunk they import.
-const INTERNAL_FILES: string = '__TRUSTLOAD_INTERNAL_FILES__';
+// Replaced at build time (scripts/build.mjs) by the SHA-256 of register.mjs and every file in dist/ but the ones
+// holding this text, by name ("files"), and the names of dist/verifier.js, dist/native.js and the chunks they import ("lazy").
+const OWN_FILES: string = '__TRUSTLOAD_OWN_FILES__';
 
 // Taken before application code can replace it. node:crypto hashes the 300 kB of Sigstore code in
 // well under a millisecond, and the verifier loads it next anyway.
@@ -15,7 +16,7 @@ const getBuiltinModule = process.getBuiltinModule;
 const requireOwn = createRequire(import.meta.url);
 
 // Parsed at start-up, before application code runs (and could replace JSON.parse or URL).
-const INTERNAL_DIGESTS = internalDigests();
+const { byPath: OWN_BY_PATH, lazyByUrl: INTERNAL_DIGESTS } = ownFiles();
 
 let loadingInternals = false;
 /** Internal files whose verified bytes the hooks handed Node during the current load. */
@@ -39,29 +40,46 @@ export function internalSource(url: string): Buffer | undefined {
   if (!loadingInternals) return undefined;
   const file = INTERNAL_DIGESTS.get(url);
   if (file === undefined) return undefined;
-  const { path, sha256: expected } = file;
-  const bytes = readFileLimited(path, 16 * 1024 * 1024, "trustload's own file", ErrorCodes.POLICY);
+  const bytes = readOwnFile(file, ErrorCodes.POLICY);
+  served.add(url);
+  return bytes;
+}
+
+/** Whether `url` is one of the files internalSource would hand over now. */
+export function isInternalUrl(url: string): boolean {
+  return loadingInternals && INTERNAL_DIGESTS.has(url);
+}
+
+/**
+ * trustload's own shipped file at `path` (a real path), for a load no rule
+ * covers under `unmatched: deny`: the bytes its build-time digest vouches
+ * for, which are the ones to hand Node. Undefined for every other path, a
+ * file planted next to them included. This is how the API, and workers
+ * (which load register.mjs again, and for hashing dist/hash-worker.js,
+ * under their own guard), run in a process that denies unmatched loads.
+ */
+export function ownFileSource(path: string): Buffer | undefined {
+  const file = OWN_BY_PATH.get(path);
+  return file === undefined ? undefined : readOwnFile(file, ErrorCodes.UNMATCHED);
+}
+
+function readOwnFile({ path, sha256: expected }: OwnFile, code: typeof ErrorCodes.POLICY | typeof ErrorCodes.UNMATCHED): Buffer {
+  const bytes = readFileLimited(path, 16 * 1024 * 1024, "trustload's own file", code);
   const { createHash } = getBuiltinModule('node:crypto') as typeof import('node:crypto');
   const found = createHash('sha256').update(bytes).digest('hex');
   if (found !== expected) {
-    throw new TrustloadError(ErrorCodes.POLICY, `trustload's own file ${path} has been modified`, {
+    throw new TrustloadError(code, `trustload's own file ${path} has been modified since it was built`, {
       path,
       expected: `sha256:${expected}`,
       found: `sha256:${found}`,
     });
   }
-  served.add(url);
   return bytes;
 }
 
 /** Called by the module hooks when installed: from then on every internal load must come through them. */
 export function serveInternalsThroughHooks(): void {
   hooksServe = true;
-}
-
-/** Whether `url` is one of the files internalSource would hand over now. */
-export function isInternalUrl(url: string): boolean {
-  return loadingInternals && INTERNAL_DIGESTS.has(url);
 }
 
 /**
@@ -109,13 +127,22 @@ function loadInternal(file: string): unknown {
   }
 }
 
-function internalDigests(): Map<string, { path: string; sha256: string }> {
+interface OwnFile {
+  path: string;
+  sha256: string;
+}
+
+function ownFiles(): { byPath: Map<string, OwnFile>; lazyByUrl: Map<string, OwnFile> } {
   // Unbuilt sources carry the placeholder: then no file is trustload's own, and every load is judged.
-  const byName: Record<string, string> = INTERNAL_FILES.startsWith('{') ? JSON.parse(INTERNAL_FILES) : {};
-  return new Map(
-    Object.entries(byName).map(([name, sha256]) => {
+  const { files = {}, lazy = [] }: { files?: Record<string, string>; lazy?: string[] } = OWN_FILES.startsWith('{') ? JSON.parse(OWN_FILES) : {};
+  const byName = new Map(
+    Object.entries(files).map(([name, sha256]) => {
       const url = new URL(`./${name}`, import.meta.url);
-      return [url.href, { path: fileURLToPath(url), sha256 }];
+      return [name, { url: url.href, path: fileURLToPath(url), sha256 }];
     }),
   );
+  return {
+    byPath: new Map([...byName.values()].map((file) => [file.path, file])),
+    lazyByUrl: new Map(lazy.map((name) => [byName.get(name)!.url, byName.get(name)!])),
+  };
 }

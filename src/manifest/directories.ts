@@ -6,9 +6,8 @@ import { MAX_BUNDLE_BYTES, readFileLimited } from '../io/read.js';
 import type { VerifiedSigner } from '../verify/signers.js';
 import { checkBytes } from './check-bytes.js';
 import { requireClosedSet } from './closed-set.js';
-import { hashRanges, type HashJob } from './hash-ranges.js';
+import { hashFiles, type OnProgress } from './hash-files.js';
 import { isIgnored } from './names.js';
-import { rangesFor, requireDigests } from './shards.js';
 import { DEFAULT_MANIFEST_BUNDLE, type ManifestContent, type ManifestEntry, type VerifiedManifest } from './types.js';
 
 /** What directory checks need from the policy: where manifests are, and the one verification path. */
@@ -40,9 +39,6 @@ interface BundleAt {
   bundlePath: string;
   rule: string;
 }
-
-// Files hashed at once by verifyAll: bounds open descriptors, not memory (hashRanges streams).
-const FILES_PER_BATCH = 32;
 
 /**
  * Signed directories of one policy, each verified once per process: the
@@ -132,17 +128,15 @@ export class SignedDirectories {
     return chain.map((manifest) => ({ entry: entryFor(manifest, nameIn(manifest.dir, link), link), path: link }));
   }
 
-  /** Verifies a whole directory: manifest, closed set, then every file's bytes, streamed. */
-  async verifyAll(dir: string): Promise<VerifiedManifest> {
+  /** Verifies a whole directory: manifest, closed set, then every file's bytes, streamed (in parallel when large). */
+  async verifyAll(dir: string, onProgress?: OnProgress): Promise<VerifiedManifest> {
     const manifest = this.open(dir);
     const entries = [...manifest.entries.values()];
-    for (let i = 0; i < entries.length; i += FILES_PER_BATCH) {
-      await hashFiles(manifest, entries.slice(i, i + FILES_PER_BATCH));
-    }
+    await hashFiles(manifest, entries, onProgress);
     // As the loader checks each file: also against every manifest enclosing this one (hashed again only where its entry differs).
     for (const parent of dirname(dir) === dir || dir === this.policy.baseDir ? [] : this.chain(dirname(dir))) {
       const differing = entries.map((e) => entryFor(parent, nameIn(parent.dir, join(dir, e.name)), join(dir, e.name))).filter((e, i) => !sameEntry(e, entries[i]!));
-      for (let i = 0; i < differing.length; i += FILES_PER_BATCH) await hashFiles(parent, differing.slice(i, i + FILES_PER_BATCH));
+      if (differing.length > 0) await hashFiles(parent, differing);
     }
     return manifest;
   }
@@ -225,42 +219,6 @@ function entryFor(manifest: VerifiedManifest, name: string, path: string): Manif
   throw new TrustloadError(ErrorCodes.NOT_IN_MANIFEST, `${name} cannot be loaded: ${why}`, { path, rule: manifest.rule });
 }
 
-async function hashFiles(manifest: VerifiedManifest, entries: ManifestEntry[]): Promise<void> {
-  const open: { entry: ManifestEntry; path: string; fd: number; jobs: HashJob[] }[] = [];
-  try {
-    for (const entry of entries) {
-      const path = join(manifest.dir, entry.name);
-      const fd = openFile(path, manifest.allowSymlinks);
-      open.push({ entry, path, fd, jobs: [] });
-      const stat = fstatSync(fd);
-      if (!stat.isFile()) throw new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, 'a file the manifest lists is not a regular file', { path });
-      open.at(-1)!.jobs = rangesFor(entry, stat.size, path).map(({ start, end }) => ({ fd, start, end, path }));
-    }
-    const digests = await hashRanges(open.flatMap((f) => f.jobs));
-    let next = 0;
-    for (const file of open) {
-      requireDigests(file.entry, digests.slice(next, next + file.jobs.length), file.path);
-      next += file.jobs.length;
-    }
-  } catch (err) {
-    throw err instanceof TrustloadError && err.rule === undefined
-      ? new TrustloadError(err.code, err.message, { path: err.path, rule: manifest.rule, expected: err.expected, found: err.found, cause: err.cause })
-      : err;
-  } finally {
-    for (const { fd } of open) closeSync(fd);
-  }
-}
-
-/** Opens a listed file; without allow_symlinks a link that appeared since the listing is refused, not followed. */
-export function openFile(path: string, allowSymlinks: boolean): number {
-  try {
-    return openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | (allowSymlinks ? 0 : constants.O_NOFOLLOW));
-  } catch (err) {
-    const errno = (err as NodeJS.ErrnoException).code;
-    const missing = errno === 'ENOENT' || errno === 'ENOTDIR';
-    throw new TrustloadError(missing ? ErrorCodes.MISSING_FILE : ErrorCodes.UNSUPPORTED_LOAD, `cannot open a file the manifest lists: ${(err as Error).message}`, { path, cause: err });
-  }
-}
 
 function isWithin(base: string, dir: string): boolean {
   return dir === base || dir.startsWith(base.endsWith(sep) ? base : `${base}${sep}`);

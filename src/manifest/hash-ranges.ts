@@ -13,27 +13,36 @@ export interface HashJob {
 
 const CHUNK = 1024 * 1024;
 
+/** The two read buffers of one hashing thread, allocated once and reused for every job it runs. */
+export type HashBuffers = readonly [Buffer, Buffer];
+
+export function hashBuffers(): HashBuffers {
+  // Not pooled: see io/read.ts.
+  return [Buffer.allocUnsafeSlow(CHUNK), Buffer.allocUnsafeSlow(CHUNK)];
+}
+
 /**
  * SHA-256 of each job's range, in job order. Memory is two chunk buffers
  * whatever the sizes; the read of the next chunk overlaps hashing the
- * current one. This is the one hash loop of directory verification, shaped
- * so that a pool of worker threads (which share the process's descriptors)
- * can take the jobs instead.
+ * current one. This is the one hash loop of directory verification: the
+ * caller's thread runs it for small directories, each worker of the hashing
+ * pool for large ones (workers share the process's descriptors). `onRead` is
+ * told every chunk's length, for progress.
  */
-export async function hashRanges(jobs: readonly HashJob[]): Promise<Buffer[]> {
-  const buffers = [Buffer.allocUnsafeSlow(CHUNK), Buffer.allocUnsafeSlow(CHUNK)];
+export async function hashRanges(jobs: readonly HashJob[], buffers: HashBuffers, onRead: (bytes: number) => void = () => {}): Promise<Buffer[]> {
   const digests: Buffer[] = [];
   for (const job of jobs) {
     const hash = createHash('sha256');
     let position = job.start;
     let turn = 0;
-    let pending = job.end > position ? readChunk(job, buffers[0]!, position) : undefined;
+    let pending = job.end > position ? readChunk(job, buffers[0], position) : undefined;
     while (pending !== undefined) {
       const [buffer, n] = await pending;
       position += n;
       turn ^= 1;
       pending = job.end > position ? readChunk(job, buffers[turn]!, position) : undefined;
       hash.update(buffer.subarray(0, n));
+      onRead(n);
     }
     digests.push(hash.digest());
   }

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { ErrorCodes, TrustloadError } from '../errors.js';
 import { MAX_ARTIFACT_BYTES } from '../io/read.js';
 import type { CoveredFile } from './directories.js';
-import { openFile } from './directories.js';
+import { openFile } from './open-file.js';
 import { rangesFor, requireDigests, type Range } from './shards.js';
 
 /**

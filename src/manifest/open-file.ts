@@ -1,0 +1,17 @@
+import { constants, openSync } from 'node:fs';
+import { ErrorCodes, TrustloadError } from '../errors.js';
+
+/**
+ * Opens a listed file; without allow_symlinks a link that appeared since the
+ * listing is refused, not followed. Non-blocking, so that a FIFO put in a
+ * file's place cannot stall the open or a read (its fstat then refuses it).
+ */
+export function openFile(path: string, allowSymlinks: boolean): number {
+  try {
+    return openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | (allowSymlinks ? 0 : constants.O_NOFOLLOW));
+  } catch (err) {
+    const errno = (err as NodeJS.ErrnoException).code;
+    const missing = errno === 'ENOENT' || errno === 'ENOTDIR';
+    throw new TrustloadError(missing ? ErrorCodes.MISSING_FILE : ErrorCodes.UNSUPPORTED_LOAD, `cannot open a file the manifest lists: ${(err as Error).message}`, { path, cause: err });
+  }
+}
