@@ -21,6 +21,14 @@ export function isSupportedNode(version: string = process.versions.node): boolea
 export const hasRegisterHooks = typeof module.registerHooks === 'function';
 
 /**
+ * From Node 24, CommonJS imported from ESM with its source given by a load
+ * hook runs through `Module.prototype.load`, like `require`. Node 22 runs it
+ * in its ESM translator instead, outside any load lockdown can follow; given
+ * no source, it calls `module.load` (which then asks the hooks again).
+ */
+export const commonJsImportsLoadThroughModule = Number(process.versions.node.split('.')[0]) >= 24;
+
+/**
  * Node options (long names, as `node --help` of 24.x lists them) that take a
  * value, so that `--title -r` is read as a title (Node refuses a value that
  * starts with `-` unless written `\-`, so nothing is hidden that way). An

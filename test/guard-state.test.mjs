@@ -433,3 +433,18 @@ dc.subscribe('trustload:decision', (d) => {
     t.match(run.stdout, /SIGNED_RAN/, `${main}: the verified bytes did`);
   }
 });
+
+// Node 22 runs CommonJS imported from ESM outside Module.prototype.load; under lockdown the guard hands it to
+// module.load instead (src/node-features.ts), which must still verify what runs.
+t.test('lockdown: CommonJS imported from ESM runs only its verified bytes', async (t) => {
+  const app = makeApp(t, {
+    lockdown: true,
+    files: { 'plugins/good.cjs': GOOD_CJS, 'plugins/bad.cjs': GOOD_CJS, 'main.mjs': "import good from './plugins/good.cjs';\nconsole.log('WHO', good.who);\nawait import('./plugins/bad.cjs');\n" },
+    sign: ['plugins/good.cjs', 'plugins/bad.cjs'],
+  });
+  app.write('plugins/bad.cjs', EVIL_CJS);
+  const run = await runNode(app.dir, ['main.mjs']);
+  t.match(run.stdout, /WHO signed/, 'the signed module ran');
+  t.notMatch(run.stdout, /EVIL_RAN/, 'the tampered one did not');
+  t.match(run.firstLine, /^trustload: ERR_TRUSTLOAD_SIGNATURE: .*plugins\/bad\.cjs/);
+});

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { environment } from '../environment.js';
 import { internalSource, isInternalUrl, serveInternalsThroughHooks } from '../guard/load-verifier.js';
 import type { Guard } from '../guard/guard.js';
+import { commonJsImportsLoadThroughModule } from '../node-features.js';
 import { realPathOf } from '../paths/examine.js';
 import { mainEntryPath, requestedPath } from '../paths/requested-path.js';
 import { guardFindPackageJSON, PackageScopes } from './package-scope.js';
@@ -20,6 +21,7 @@ const MODULE = { announce: true, asModule: true };
  * Node those same bytes, so a file swapped after the check never runs.
  */
 export function installModuleHooks(guard: Guard, onBuiltin: (url: string) => void): void {
+  const routeCommonJsImports = guard.loaded.policy.lockdown === true && !commonJsImportsLoadThroughModule;
   const requestedByUrl = new Map<string, Set<string>>();
   // Node resolves to real paths unless told to keep links: only then is a URL's path not the file's own.
   const linkedUrls = preservesSymlinks();
@@ -76,6 +78,9 @@ export function installModuleHooks(guard: Guard, onBuiltin: (url: string) => voi
       const { bytes } = guard.loadFile(real, [...(requestedByUrl.get(url) ?? []), urlPath], MODULE);
       if (bytes === undefined) return nextLoad(url, context);
       const format = context.format ?? nextLoad(url, context).format;
+      // Under lockdown on Node 22 (see node-features), CommonJS imported from ESM is left to module.load,
+      // which lockdown follows and which comes back here for the same verified bytes.
+      if (routeCommonJsImports && format === 'commonjs' && context.conditions?.includes('import')) return { format, source: undefined, shortCircuit: true };
       return { format, source: bytes, shortCircuit: true };
     },
   });
