@@ -28,6 +28,9 @@ export const hasRegisterHooks = typeof module.registerHooks === 'function';
  */
 export const commonJsImportsLoadThroughModule = Number(process.versions.node.split('.')[0]) >= 24;
 
+/** From Node 24 `require.resolve` runs the resolve hooks; Node 22's calls Module._resolveFilename alone. */
+export const requireResolveRunsHooks = Number(process.versions.node.split('.')[0]) >= 24;
+
 /**
  * Node options (long names, as `node --help` of 24.x lists them) that take a
  * value, so that `--title -r` is read as a title (Node refuses a value that

@@ -1,10 +1,10 @@
 import module from 'node:module';
-import { resolve as resolvePath } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { environment } from '../environment.js';
 import { internalSource, isInternalUrl, serveInternalsThroughHooks } from '../guard/load-verifier.js';
 import type { Guard } from '../guard/guard.js';
-import { commonJsImportsLoadThroughModule } from '../node-features.js';
+import { commonJsImportsLoadThroughModule, requireResolveRunsHooks } from '../node-features.js';
 import { realPathOf } from '../paths/examine.js';
 import { mainEntryPath, requestedPath } from '../paths/requested-path.js';
 import { guardFindPackageJSON, PackageScopes } from './package-scope.js';
@@ -30,36 +30,43 @@ export function installModuleHooks(guard: Guard, onBuiltin: (url: string) => voi
   const scopes = new PackageScopes(guard, ANNOUNCE);
   guardFindPackageJSON(scopes);
 
+  /** What the resolve hook checks for every file Node resolved: the paths it was requested by, its package scope, an addon. */
+  const judgeResolved = (specifier: string, context: { parentURL?: string | undefined; conditions?: readonly string[] }, url: string): void => {
+    if (!url.startsWith('file:') || isInternalUrl(url)) return;
+    const named = guard.examine(() => {
+      const urlPath = fileURLToPath(url);
+      const real = linkedUrls ? realPathOf(urlPath) : urlPath;
+      let requested = requestedPath(specifier, context, real, guard.loaded.baseDir);
+      if (context.parentURL === undefined && mainRequested !== undefined) {
+        requested = mainEntryPath(mainRequested, real) ?? requested;
+        mainRequested = undefined;
+      }
+      return { real, requested };
+    }, ANNOUNCE);
+    if (named === undefined) return; // permissive mode warned: Node loads what it resolved
+    const { real, requested } = named;
+    // Checked here too, not only on load: a module already in Node's caches is never loaded again,
+    // and a link to it from another rule's folder must not be a way to reach it.
+    const rule = requested === undefined ? guard.rules.moduleRuleFor(real) : guard.checkPaths(real, [requested], ANNOUNCE);
+    if (requested !== undefined) {
+      const seen = requestedByUrl.get(url) ?? new Set<string>();
+      requestedByUrl.set(url, seen.add(requested));
+    }
+    // Node has just read the package.json files that decide how this module runs, through no hook:
+    // those in its rule's folder must verify for its rule (SECURITY.md says what remains).
+    if (rule !== undefined) scopes.check(real, requestedByUrl.get(url) ?? [], rule);
+    // Native addons never reach the load hook: check them here (process.dlopen is wrapped too).
+    if (real.endsWith('.node')) guard.loadFile(real, requestedByUrl.get(url) ?? [], MODULE);
+  };
+  // Node 22's require.resolve runs no resolve hook (see node-features): Module._resolveFilename is judged instead.
+  if (!requireResolveRunsHooks) judgeRequireResolve(judgeResolved);
+
   serveInternalsThroughHooks();
   module.registerHooks({
     resolve(specifier, context, nextResolve) {
       const result = nextResolve(specifier, context);
       if (result.url.startsWith('node:')) onBuiltin(result.url);
-      if (!result.url.startsWith('file:') || isInternalUrl(result.url)) return result;
-      const named = guard.examine(() => {
-        const urlPath = fileURLToPath(result.url);
-        const real = linkedUrls ? realPathOf(urlPath) : urlPath;
-        let requested = requestedPath(specifier, context, real, guard.loaded.baseDir);
-        if (context.parentURL === undefined && mainRequested !== undefined) {
-          requested = mainEntryPath(mainRequested, real) ?? requested;
-          mainRequested = undefined;
-        }
-        return { real, requested };
-      }, ANNOUNCE);
-      if (named === undefined) return result; // permissive mode warned: Node loads what it resolved
-      const { real, requested } = named;
-      // Checked here too, not only on load: a module already in Node's caches is never loaded again,
-      // and a link to it from another rule's folder must not be a way to reach it.
-      const rule = requested === undefined ? guard.rules.moduleRuleFor(real) : guard.checkPaths(real, [requested], ANNOUNCE);
-      if (requested !== undefined) {
-        const seen = requestedByUrl.get(result.url) ?? new Set<string>();
-        requestedByUrl.set(result.url, seen.add(requested));
-      }
-      // Node has just read the package.json files that decide how this module runs, through no hook:
-      // those in its rule's folder must verify for its rule (SECURITY.md says what remains).
-      if (rule !== undefined) scopes.check(real, requestedByUrl.get(result.url) ?? [], rule);
-      // Native addons never reach the load hook: check them here (process.dlopen is wrapped too).
-      if (real.endsWith('.node')) guard.loadFile(real, requestedByUrl.get(result.url) ?? [], MODULE);
+      judgeResolved(specifier, context, result.url);
       return result;
     },
     load(url, context, nextLoad) {
@@ -89,4 +96,24 @@ export function installModuleHooks(guard: Guard, onBuiltin: (url: string) => voi
 function preservesSymlinks(): boolean {
   const flags = `${process.execArgv.join(' ')} ${environment.NODE_OPTIONS ?? ''}`;
   return /--preserve-symlinks/.test(flags) || environment.NODE_PRESERVE_SYMLINKS === '1';
+}
+
+type ResolveFilename = (request: string, parent: { filename?: string | null } | undefined, isMain: boolean, options?: unknown) => string;
+
+/**
+ * Wraps Module._resolveFilename (what require.resolve calls) so that a file it
+ * resolves is judged as the resolve hook judges it: Node reads the
+ * package.json files on the way, and keeps what it read.
+ */
+function judgeRequireResolve(judge: (specifier: string, context: { parentURL?: string; conditions: readonly string[] }, url: string) => void): void {
+  const Module = module as unknown as { _resolveFilename: ResolveFilename };
+  const resolveFilename = Module._resolveFilename;
+  Module._resolveFilename = function judgedResolveFilename(this: unknown, request, parent, isMain, options) {
+    const filename = resolveFilename.call(this, request, parent, isMain, options);
+    if (isAbsolute(filename)) {
+      const parentURL = typeof parent?.filename === 'string' ? pathToFileURL(parent.filename).href : undefined;
+      judge(request, { parentURL, conditions: ['require'] }, pathToFileURL(filename).href);
+    }
+    return filename;
+  };
 }
