@@ -432,3 +432,62 @@ t.test('a native addon and the library it links, inside a signed directory', asy
   assertRefused(t, r2, 'ERR_TRUSTLOAD_SIGNATURE', { path: swapped.path(`${PLUGIN}/native/libhelper.so`), rule: 'plugins' });
   t.notMatch(r2.stdout, /EVIL-MARKER|LOADED/, 'the swapped library never ran');
 });
+
+t.test('a manifest bundle hidden during the first lookup under its folder, then restored, refuses the directory', async (t) => {
+  // A rule whose glob names only the weights: config.json is protected by the closed set alone.
+  const rules = [{ name: 'models', files: 'models/**/*.safetensors', signers: ['offline'], bundle: 'model.sig' }];
+  const app = makeApp(t, { rules, files: { 'models/m/weights.safetensors': 'SIGNED weights', 'models/m/config.json': '{"SIGNED": true}', 'models/m/sub/notes.json': '{"SIGNED": true}' } });
+  signDirectory(app.path('models/m'), PRIVATE_KEY_PEM, { bundle: 'model.sig' });
+  app.write('models/m/config.json', '{"TAMPERED": true}');
+  app.write(
+    'main.mjs',
+    `import * as t from ${JSON.stringify(INDEX)};
+import fs from 'node:fs';
+const read = async (path) => { try { console.log(path, 'LOADED', (await t.readVerified(path)).toString()); } catch (err) { console.log(path, 'REFUSED', err.code); console.error(err.message); } };
+fs.renameSync('models/m/model.sig', 'hidden.sig');
+await read('models/m/config.json'); // no bundle on disk: no signed directory, as if never signed
+fs.renameSync('hidden.sig', 'models/m/model.sig');
+await read('models/m/config.json');
+await read('models/m/sub/notes.json'); // first lookup of sub/, through models/m
+await read('models/m/weights.safetensors');
+fs.renameSync('models/m/model.sig', 'hidden.sig'); // hidden again: the directory stays refused
+await read('models/m/config.json');
+`,
+  );
+  const r = await runNode(app.dir, ['main.mjs']);
+  t.equal(r.code, 0, r.stderr);
+  t.equal(
+    r.stdout,
+    [
+      'models/m/config.json LOADED {"TAMPERED": true}',
+      'models/m/config.json REFUSED ERR_TRUSTLOAD_BAD_BUNDLE',
+      'models/m/sub/notes.json REFUSED ERR_TRUSTLOAD_BAD_BUNDLE',
+      'models/m/weights.safetensors REFUSED ERR_TRUSTLOAD_BAD_BUNDLE',
+      'models/m/config.json REFUSED ERR_TRUSTLOAD_BAD_BUNDLE',
+      '',
+    ].join('\n'),
+  );
+  t.match(r.stderr, /the manifest bundle model\.sig appeared after a load from this folder found none/);
+});
+
+t.test('verifyDirectory lists the directory again: a file added after the first load refuses it', async (t) => {
+  const rules = [{ name: 'models', files: 'models/**', signers: ['offline'], bundle: 'model.sig' }];
+  const app = makeApp(t, { rules, files: { 'models/m/weights.bin': 'SIGNED weights', 'models/m/config.json': '{"SIGNED": true}' } });
+  signDirectory(app.path('models/m'), PRIVATE_KEY_PEM, { bundle: 'model.sig' });
+  app.write(
+    'main.mjs',
+    `import * as t from ${JSON.stringify(INDEX)};
+import fs from 'node:fs';
+const attempt = async (label, f) => { try { await f(); console.log(label, 'OK'); } catch (err) { console.log(label, 'REFUSED', err.code); } };
+await attempt('verifyDirectory', () => t.verifyDirectory('models/m'));
+await attempt('readVerified', () => t.readVerified('models/m/config.json'));
+fs.writeFileSync('models/m/evil.bin', 'UNSIGNED');
+await attempt('verifyDirectory', () => t.verifyDirectory('models/m'));
+fs.rmSync('models/m/evil.bin'); // gone again: the directory stays refused
+await attempt('readVerified', () => t.readVerified('models/m/config.json'));
+`,
+  );
+  const r = await runNode(app.dir, ['main.mjs']);
+  t.equal(r.code, 0, r.stderr);
+  t.equal(r.stdout, 'verifyDirectory OK\nreadVerified OK\nverifyDirectory REFUSED ERR_TRUSTLOAD_NOT_IN_MANIFEST\nreadVerified REFUSED ERR_TRUSTLOAD_NOT_IN_MANIFEST\n');
+});

@@ -41,6 +41,18 @@ interface BundleAt {
 }
 
 /**
+ * What a lookup of a folder found: the manifest bundles enclosing it,
+ * innermost first, and the bundles rules name in the folders on the way
+ * where none was (each looked for again on every lookup).
+ */
+interface Enclosing {
+  found: readonly BundleAt[];
+  absent: readonly BundleAt[];
+}
+
+const NOTHING_ENCLOSING: Enclosing = { found: [], absent: [] };
+
+/**
  * Signed directories of one policy, each verified once per process: the
  * manifest bundle's signature, that every manifest enclosing it lists it,
  * then the closed set (a listing compared with the manifest, no hashing). A
@@ -50,8 +62,13 @@ interface BundleAt {
 export class SignedDirectories {
   /** By directory (a real path): its verified manifest, or why it was refused (it stays refused). */
   readonly #opened = new Map<string, VerifiedManifest | TrustloadError>();
-  /** By folder: the manifest bundles enclosing it, innermost first, up to the policy folder. Looked for once. */
-  readonly #enclosing = new Map<string, readonly BundleAt[]>();
+  /**
+   * By folder: the manifest bundles around it up to the policy folder. A
+   * bundle found stays (its directory is then verified once); an absence is
+   * checked again, or a bundle restored after the first lookup would leave
+   * its directory's closed set unchecked for the rest of the process.
+   */
+  readonly #enclosing = new Map<string, Enclosing>();
 
   constructor(readonly policy: ManifestPolicy) {}
 
@@ -131,6 +148,9 @@ export class SignedDirectories {
   /** Verifies a whole directory: manifest, closed set, then every file's bytes, streamed (in parallel when large). */
   async verifyAll(dir: string, onProgress?: OnProgress): Promise<VerifiedManifest> {
     const manifest = this.open(dir);
+    // open() may reuse a listing older than this call, which vouches for the directory as it is now: list it
+    // again, and again once every file is hashed (a file added meanwhile would otherwise pass).
+    this.#requireClosedSetNow(manifest);
     const entries = [...manifest.entries.values()];
     await hashFiles(manifest, entries, onProgress);
     // As the loader checks each file: also against every manifest enclosing this one (hashed again only where its entry differs).
@@ -138,6 +158,7 @@ export class SignedDirectories {
       const differing = entries.map((e) => entryFor(parent, nameIn(parent.dir, join(dir, e.name)), join(dir, e.name))).filter((e, i) => !sameEntry(e, entries[i]!));
       if (differing.length > 0) await hashFiles(parent, differing);
     }
+    this.#requireClosedSetNow(manifest);
     return manifest;
   }
 
@@ -147,15 +168,45 @@ export class SignedDirectories {
   }
 
   #bundlesAt(folder: string): readonly BundleAt[] {
-    let found = this.#enclosing.get(folder);
-    if (found === undefined) {
-      if (!isWithin(this.policy.baseDir, folder)) return [];
-      const above = folder === this.policy.baseDir ? [] : this.#bundlesAt(dirname(folder));
-      const here = manifestBundleIn(folder, this.policy);
-      found = here === undefined ? above : [{ dir: folder, ...here }, ...above];
-      this.#enclosing.set(folder, found);
+    return this.#lookup(folder).found;
+  }
+
+  #lookup(folder: string): Enclosing {
+    const known = this.#enclosing.get(folder);
+    if (known !== undefined) {
+      for (const at of known.absent) this.#requireStillAbsent(at);
+      return known;
     }
+    if (!isWithin(this.policy.baseDir, folder)) return NOTHING_ENCLOSING;
+    const above = folder === this.policy.baseDir ? NOTHING_ENCLOSING : this.#lookup(dirname(folder));
+    const named = manifestBundlesNamedIn(folder, this.policy).map((b) => ({ dir: folder, ...b }));
+    const here = named.find((at) => existsSync(at.bundlePath));
+    const found: Enclosing = here === undefined ? { found: above.found, absent: [...named, ...above.absent] } : { found: [here, ...above.found], absent: above.absent };
+    this.#enclosing.set(folder, found);
     return found;
+  }
+
+  /** A manifest bundle that appears where an earlier lookup found none refuses its directory: it changed under the process. */
+  #requireStillAbsent(at: BundleAt): void {
+    const refused = this.#opened.get(at.dir);
+    if (refused instanceof TrustloadError) throw refused;
+    if (!existsSync(at.bundlePath)) return;
+    const error = new TrustloadError(
+      ErrorCodes.BAD_BUNDLE,
+      `the manifest bundle ${basename(at.bundlePath)} appeared after a load from this folder found none: the directory changed while the process ran`,
+      { path: at.bundlePath, rule: at.rule },
+    );
+    this.#opened.set(at.dir, error);
+    throw error;
+  }
+
+  /** Lists `manifest`'s directory again and compares it with the manifest; a difference refuses the directory. */
+  #requireClosedSetNow(manifest: VerifiedManifest): void {
+    try {
+      requireClosedSet(manifest.dir, basename(manifest.bundlePath), manifest);
+    } catch (err) {
+      throw this.#refusal(manifest.dir, manifest.rule, err);
+    }
   }
 
   #open(at: BundleAt): VerifiedManifest {
@@ -173,12 +224,16 @@ export class SignedDirectories {
       this.#opened.set(at.dir, manifest);
       return manifest;
     } catch (err) {
-      const error = withContext(asTrustloadError(err, ErrorCodes.BAD_BUNDLE, 'cannot check the signed directory'), { rule: at.rule });
-      // A directory refused once stays refused (a later load must not see it half-changed); conditions of
-      // the moment (trustload loading its own code, a policy error) are not the directory's.
-      if (error.code !== ErrorCodes.POLICY && error.code !== ErrorCodes.UNSUPPORTED_LOAD) this.#opened.set(at.dir, error);
-      throw error;
+      throw this.#refusal(at.dir, at.rule, err);
     }
+  }
+
+  #refusal(dir: string, rule: string, err: unknown): TrustloadError {
+    const error = withContext(asTrustloadError(err, ErrorCodes.BAD_BUNDLE, 'cannot check the signed directory'), { rule });
+    // A directory refused once stays refused (a later load must not see it half-changed); conditions of
+    // the moment (trustload loading its own code, a policy error) are not the directory's.
+    if (error.code !== ErrorCodes.POLICY && error.code !== ErrorCodes.UNSUPPORTED_LOAD) this.#opened.set(dir, error);
+    return error;
   }
 }
 
@@ -187,12 +242,18 @@ export class SignedDirectories {
  * uses, whose path is judged by a rule that gives that same name.
  */
 export function manifestBundleIn(dir: string, policy: Pick<ManifestPolicy, 'rules' | 'ruleFor'>): { bundlePath: string; rule: string } | undefined {
+  return manifestBundlesNamedIn(dir, policy).find((b) => existsSync(b.bundlePath));
+}
+
+/** The manifest bundles rules name in `dir`, present or not: from the policy alone. */
+function manifestBundlesNamedIn(dir: string, policy: Pick<ManifestPolicy, 'rules' | 'ruleFor'>): { bundlePath: string; rule: string }[] {
+  const named = [];
   for (const name of new Set(policy.rules.map((r) => r.bundle ?? DEFAULT_MANIFEST_BUNDLE))) {
     const bundlePath = join(dir, name);
     const rule = policy.ruleFor(bundlePath);
-    if (rule !== undefined && (rule.bundle ?? DEFAULT_MANIFEST_BUNDLE) === name && existsSync(bundlePath)) return { bundlePath, rule: rule.name };
+    if (rule !== undefined && (rule.bundle ?? DEFAULT_MANIFEST_BUNDLE) === name) named.push({ bundlePath, rule: rule.name });
   }
-  return undefined;
+  return named;
 }
 
 /** The POSIX name of `path` inside `dir`, as manifests list it. */

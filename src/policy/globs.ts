@@ -28,6 +28,12 @@ export function globProblem(glob: string): string | undefined {
   if (segments.some((s) => s === '..' || s === '.')) return 'must not contain "." or ".." segments';
   if (segments.some((s) => s === '')) return 'must not contain empty segments';
   if (segments.some((s) => s.includes('**') && s !== '**')) return '"**" must be a whole path segment';
+  try {
+    // V8 compiles a regular expression on its first use: one that is too large throws only then.
+    compileGlob(glob).test('');
+  } catch (err) {
+    return `cannot be compiled (${(err as Error).message}): write a shorter glob`;
+  }
   return undefined;
 }
 
