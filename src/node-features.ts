@@ -34,8 +34,9 @@ export const requireResolveRunsHooks = Number(process.versions.node.split('.')[0
 /**
  * Node options (long names, as `node --help` of 24.x lists them) that take a
  * value, so that `--title -r` is read as a title (Node refuses a value that
- * starts with `-` unless written `\-`, so nothing is hidden that way). An
- * option missing here is read as a flag: the word after it is then taken as
+ * starts with `-` unless written `\-`, so nothing is hidden that way). V8's
+ * options (`--stack-trace-limit`) refuse a separate value: listing one is
+ * only stricter. An option missing here is read as a flag: the word after it is then taken as
  * possibly its value and the arguments after it are still searched (see
  * src/children/node-flags.ts).
  */
@@ -43,14 +44,14 @@ export const NODE_OPTIONS_WITH_VALUE: ReadonlySet<string> = new Set(
   (
     'allow-fs-read allow-fs-write build-snapshot-config conditions cpu-prof-dir cpu-prof-interval cpu-prof-name ' +
     'diagnostic-dir disable-proto disable-warning dns-result-order env-file env-file-if-exists eval ' +
-    'experimental-config-file experimental-loader experimental-package-map experimental-sea-config ' +
+    'experimental-loader experimental-package-map experimental-sea-config ' +
     'experimental-test-tag-filter heap-prof-dir heap-prof-interval heap-prof-name heapsnapshot-near-heap-limit ' +
     'heapsnapshot-signal icu-data-dir import input-type inspect-port inspect-publish-uid localstorage-file ' +
     'max-http-header-size max-old-space-size-percentage network-family-autoselection-attempt-timeout openssl-config ' +
-    'redirect-warnings report-filename report-signal require run secure-heap secure-heap-min snapshot-blob ' +
-    'test-concurrency test-coverage-branches test-coverage-exclude test-coverage-functions test-coverage-include ' +
+    'redirect-warnings report-dir report-directory report-filename report-signal require run secure-heap secure-heap-min snapshot-blob stack-trace-limit ' +
+    'experimental-test-isolation test-concurrency test-coverage-branches test-coverage-exclude test-coverage-functions test-coverage-include ' +
     'test-coverage-lines test-global-setup test-name-pattern test-random-seed test-reporter test-reporter-destination ' +
-    'test-rerun-failures test-shard test-skip-pattern test-timeout title tls-cipher-list tls-keylog ' +
+    'test-rerun-failures test-isolation test-shard test-skip-pattern test-timeout title tls-cipher-list tls-keylog ' +
     'trace-event-categories trace-event-file-pattern trace-require-module unhandled-rejections use-largepages ' +
     'v8-pool-size watch-kill-signal watch-path'
   )
@@ -73,8 +74,8 @@ export const NODE_OPTIONS_WITH_OPTIONAL_VALUE: ReadonlySet<string> = new Set(['-
  *   the guard's, except where put before it;
  * - `reporter`: a test reporter, a built-in name or a module;
  * - `replaces-guard`: a startup snapshot, whose code runs with no preload;
- * - `env-file`, `env-file-if-exists`, `config-file`, `default-config-file`:
- *   files of variables or options read first;
+ * - `env-file`, `env-file-if-exists`: files of variables read first (config
+ *   files: see nodeConfigFiles);
  * - `unguarded`: runs code without the guard (building a snapshot or a single
  *   executable blob), or lets a debugger or OpenSSL (its config can load
  *   engines and providers: native code) run code the guard never sees.
@@ -88,8 +89,6 @@ export type EarlyLoad =
   | 'replaces-guard'
   | 'env-file'
   | 'env-file-if-exists'
-  | 'config-file'
-  | 'default-config-file'
   | 'unguarded';
 
 export const NODE_EARLY_LOADS: ReadonlyMap<string, EarlyLoad> = new Map([
@@ -101,8 +100,6 @@ export const NODE_EARLY_LOADS: ReadonlyMap<string, EarlyLoad> = new Map([
   ['--snapshot-blob', 'replaces-guard'],
   ['--env-file', 'env-file'],
   ['--env-file-if-exists', 'env-file-if-exists'],
-  ['--experimental-config-file', 'config-file'],
-  ['--experimental-default-config-file', 'default-config-file'],
   ['--build-snapshot', 'unguarded'],
   ['--build-snapshot-config', 'unguarded'],
   ['--experimental-sea-config', 'unguarded'],
@@ -112,6 +109,28 @@ export const NODE_EARLY_LOADS: ReadonlyMap<string, EarlyLoad> = new Map([
   ['--openssl-config', 'unguarded'],
   ['--openssl-shared-config', 'unguarded'],
 ]);
+
+const CONFIG_FILE_OPTION = '--experimental-config-file';
+const DEFAULT_CONFIG_FILE_OPTION = '--experimental-default-config-file';
+
+/**
+ * The Node config files (options, preloads among them) a command line names,
+ * as written. Node looks for them in every word before it reads any option,
+ * the script's arguments and the words after `--` included:
+ * `--experimental-config-file=path`, and `--experimental-config-file` alone
+ * (it takes no separate value) or `--experimental-default-config-file` for
+ * node.config.json in the working folder. Node uses the last; all are returned.
+ */
+export function nodeConfigFiles(words: readonly string[]): string[] {
+  const files: string[] = [];
+  for (const word of words) {
+    if (word === CONFIG_FILE_OPTION || word === DEFAULT_CONFIG_FILE_OPTION) files.push(NODE_DEFAULT_CONFIG_FILE);
+    else if (word.startsWith(`${CONFIG_FILE_OPTION}=`)) files.push(word.slice(CONFIG_FILE_OPTION.length + 1));
+  }
+  return files;
+}
+
+export const NODE_DEFAULT_CONFIG_FILE = 'node.config.json';
 
 /** The test reporters built into Node, named instead of a module. */
 export const BUILT_IN_TEST_REPORTERS: ReadonlySet<string> = new Set(['spec', 'tap', 'dot', 'junit', 'lcov']);
@@ -126,7 +145,7 @@ export const NODE_EARLY_LOAD_VARIABLES: readonly string[] = ['LD_PRELOAD', 'LD_A
 
 /** Flags NODE_OPTIONS does not accept (so process.allowedNodeEnvironmentFlags does not list them) that take no value. */
 export const NODE_FLAGS_ONLY_ON_COMMAND_LINE: ReadonlySet<string> = new Set(
-  ['build-snapshot', 'check', 'experimental-default-config-file', 'expose-internals', 'help', 'interactive', 'test', 'v8-options', 'version', 'watch'].map((name) => `--${name}`),
+  ['build-snapshot', 'check', 'experimental-config-file', 'experimental-default-config-file', 'expose-internals', 'help', 'interactive', 'test', 'v8-options', 'version', 'watch'].map((name) => `--${name}`),
 );
 
 /** Node's short options and second names, by their long name. */

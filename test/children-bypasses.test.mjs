@@ -3,7 +3,8 @@
 // policy. Each case is a red-team reproducer (or a variant of it) run as a real
 // guarded parent starting a real child or worker. Tampered or unsigned files
 // print TAMPERED:, harmless unprotected ones HARMLESS:.
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import t from 'tap';
 import { makeApp, pool, REGISTER, runNode, sha256Hex } from './helpers/app.mjs';
@@ -13,7 +14,7 @@ import { makeApp, pool, REGISTER, runNode, sha256Hex } from './helpers/app.mjs';
 const PARENT = `
 import { fork, spawn, spawnSync } from 'node:child_process';
 import diagnostics from 'node:diagnostics_channel';
-import { writeFileSync } from 'node:fs';
+import { rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SHARE_ENV, Worker } from 'node:worker_threads';
 
@@ -63,6 +64,15 @@ function moveIntoPlugins() {
 function moveOnDecisionAboutX() {
   diagnostics.subscribe('trustload:decision', (d) => {
     if (d.path === at('x.cjs')) moveIntoPlugins();
+  });
+}
+// Once the guard has judged \`judged\`, turns \`swapped\` into a link to the tampered plugin.
+function swapOnDecision(judged, swapped = judged) {
+  diagnostics.subscribe('trustload:decision', (d) => {
+    if (d.path !== at(judged) || swapped === undefined) return;
+    rmSync(at(swapped));
+    symlinkSync(at('plugins/tampered.cjs'), at(swapped));
+    swapped = undefined;
   });
 }
 function realEnvWithPreload() {
@@ -155,6 +165,29 @@ const cases = {
   },
   'child --import of a signed plugin': () => collect(spawn(node, ['--import', './plugins/signed-ok.cjs', child, BAD], { stdio })),
   'child --snapshot-blob of a signed blob': () => collect(spawn(node, ['--snapshot-blob', 'plugins/signed.blob'], { stdio })),
+  'spawnSync -r of an unprotected file, a decision subscriber swaps it for a link to a tampered plugin': () => {
+    swapOnDecision('lib/swap-spawn.cjs');
+    return fromSync(spawnSync(node, ['-r', './lib/swap-spawn.cjs', child, BAD], { timeout: TIMEOUT }));
+  },
+  'a worker -r of an unprotected file, a decision subscriber swaps it for a link to a tampered plugin': () => {
+    swapOnDecision('lib/swap-worker.cjs');
+    return runWorker({ execArgv: ['-r', './lib/swap-worker.cjs'] });
+  },
+  'child config file, a decision subscriber rewrites it in place to preload a tampered plugin': () => {
+    diagnostics.subscribe('trustload:decision', (d) => {
+      if (d.path === at('x.cjs')) writeFileSync(at('lib/swap.config.json'), JSON.stringify({ nodeOptions: { require: './plugins/tampered.cjs' } }));
+    });
+    return collect(spawn(node, ['--no-warnings', '--experimental-config-file=lib/swap.config.json', '-r', './x.cjs', child, BAD], { stdio }));
+  },
+  // Without =, the option takes no value: Node reads node.config.json, then -r.
+  'child --experimental-config-file without a value, then -r of a tampered plugin': () =>
+    collect(spawn(node, ['--no-warnings', '--experimental-config-file', '-r', './plugins/tampered.cjs', child, BAD], { stdio })),
+  // Node reads a config file named anywhere on the command line, even among the script's arguments.
+  'child config file named after the script, preloading a tampered plugin': () =>
+    collect(spawn(node, ['--no-warnings', child, BAD, '--', '--experimental-config-file=preload.config.json'], { stdio })),
+  'child --report-dir with a separate value, then -r of a tampered plugin': () => collect(spawn(node, ['--report-dir', 'lib', '-r', './plugins/tampered.cjs', child, BAD], { stdio })),
+  'child --test-isolation with a separate value, then -r of a tampered plugin': () =>
+    collect(spawn(node, ['--test-isolation', 'none', '-r', './plugins/tampered.cjs', child, BAD], { stdio })),
 };
 
 try {
@@ -164,28 +197,33 @@ try {
 }
 `;
 
-// Every option Node knows, then \`-r\` of a tampered plugin: starting it either throws (the
-// guard saw the preload) or Node does not preload it. Prints \`RAN option\` for each that did.
+// Every option Node knows (NAMES), then \`-r\` of a tampered plugin, and for each option that takes a
+// value (VALUED), the same with a value between: starting it either throws (the guard saw the preload)
+// or Node does not preload it. Prints \`RAN args\` for each child that preloaded it, \`MISSED args\` for each
+// start the guard let through while Node would preload.
 const OPTIONS = `
 import { spawn } from 'node:child_process';
-const names = [...process.allowedNodeEnvironmentFlags, '-p', '--print', '-pe', '-e', '--eval', '-i', '--interactive', '--test', '-c', '--check', '--watch', '--entry-url'];
-const queue = names.filter((name) => !['-r', '--require'].includes(name));
-async function one(name) {
+const names = JSON.parse(process.env.NAMES);
+const valued = new Set(JSON.parse(process.env.VALUED));
+const preload = ['-r', './plugins/tampered.cjs', '-e', '0'];
+const queue = names.flatMap((name) => [[name, ...preload], ...(valued.has(name) ? [[name, 'lib', ...preload]] : [])]);
+async function one(args) {
   let cp;
   try {
-    cp = spawn(process.execPath, [name, '-r', './plugins/tampered.cjs', '-e', '0'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    cp = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
   } catch {
     return;
   }
+  if (args[1] === 'lib') console.log('MISSED ' + args.join(' '));
   let out = '';
   cp.stdout.setEncoding('utf8').on('data', (d) => (out += d));
   const timer = setTimeout(() => cp.kill('SIGKILL'), 5000);
   await new Promise((resolve) => cp.on('close', resolve));
   clearTimeout(timer);
-  if (out.includes('TAMPERED:')) console.log('RAN ' + name);
+  if (out.includes('TAMPERED:')) console.log('RAN ' + args.join(' '));
 }
 await Promise.all([0, 1, 2, 3].map(async () => { while (queue.length > 0) await one(queue.shift()); }));
-console.log('DONE ' + names.length);
+console.log('DONE ' + queue.length + ' ' + names.length);
 `;
 
 const CHILD = `
@@ -211,6 +249,11 @@ const app = makeApp(t, {
     'a.test.mjs': "import test from 'node:test';\ntest('passes', () => {});\n",
     'test-reporter.config.json': JSON.stringify({ test: { 'test-reporter': './plugins/rep.mjs' } }),
     'preload.env': 'LD_PRELOAD=./plugins/lib.so\n',
+    'node.config.json': '{}\n',
+    'preload.config.json': JSON.stringify({ nodeOptions: { require: './plugins/tampered.cjs' } }),
+    'lib/swap-spawn.cjs': "console.log('HARMLESS:swap');\n",
+    'lib/swap-worker.cjs': "console.log('HARMLESS:swap');\n",
+    'lib/swap.config.json': '{}\n',
     'openssl.cnf': 'openssl_conf = openssl_init\n[openssl_init]\n',
     'sea.json': JSON.stringify({ main: 'x.cjs', output: 'sea.blob' }),
     'snapshot.cjs': SNAPSHOT,
@@ -285,6 +328,13 @@ const EXPECT = {
   'child --import of a signed plugin, overwritten right after the spawn': 'refusedInChild',
   'child --import of a signed plugin': 'preload',
   'child --snapshot-blob of a signed blob': { refused: 'ERR_TRUSTLOAD_UNSUPPORTED_LOAD' },
+  'spawnSync -r of an unprotected file, a decision subscriber swaps it for a link to a tampered plugin': { refused: 'ERR_TRUSTLOAD_UNSUPPORTED_LOAD', says: 'changed after it was judged' },
+  'a worker -r of an unprotected file, a decision subscriber swaps it for a link to a tampered plugin': { refused: 'ERR_TRUSTLOAD_UNSUPPORTED_LOAD', says: 'changed after it was judged' },
+  'child config file, a decision subscriber rewrites it in place to preload a tampered plugin': { refused: 'ERR_TRUSTLOAD_UNSUPPORTED_LOAD', says: 'changed after it was judged' },
+  'child --experimental-config-file without a value, then -r of a tampered plugin': { refused: 'ERR_TRUSTLOAD_SIGNATURE' },
+  'child config file named after the script, preloading a tampered plugin': { refused: 'ERR_TRUSTLOAD_SIGNATURE' },
+  'child --report-dir with a separate value, then -r of a tampered plugin': { refused: 'ERR_TRUSTLOAD_SIGNATURE' },
+  'child --test-isolation with a separate value, then -r of a tampered plugin': { refused: 'ERR_TRUSTLOAD_SIGNATURE' },
 };
 
 const results = [];
@@ -309,7 +359,7 @@ Object.entries(EXPECT).forEach(([how, expect], i) => {
     if (typeof expect === 'object') {
       t.equal(child.threw, expect.refused, `starting it threw ${expect.refused}: ${JSON.stringify(child)}`);
       t.match(r.stderr, new RegExp(`^trustload: ${expect.refused}: `, 'm'), `the parent said why:\n${r.stderr}`);
-      if (expect.says) t.ok(r.stderr.includes(expect.says), `it says to use ${expect.says} instead:\n${r.stderr}`);
+      if (expect.says) t.ok(r.stderr.includes(expect.says), `it says ${expect.says}:\n${r.stderr}`);
       return;
     }
     if (expect === 'harmless') {
@@ -351,8 +401,17 @@ t.test('in permissive mode a SHARE_ENV worker is judged by the real environment'
   t.match(r.stderr, new RegExp(`^trustload: WARNING: ERR_TRUSTLOAD_SIGNATURE: ${app.path('plugins/tampered.cjs')}: `, 'm'), `and about the tampered preload in the real NODE_OPTIONS:\n${r.stderr}`);
 });
 
+// The option table must never be less strict than Node: every option \`node --help\` lists or NODE_OPTIONS
+// accepts, asked of Node itself whether it takes a value (alone, it then "requires an argument").
 t.test('no Node option hides a -r after it', async (t) => {
-  const r = await runNode(app.dir, ['options.mjs'], { timeout: 120_000 });
-  t.match(r.stdout, /^DONE \d+$/m, `it tried every option:\n${r.stderr}`);
-  t.notMatch(r.stdout, /^RAN /m, `no child preloaded the tampered plugin:\n${r.stdout}`);
+  const help = spawnSync(process.execPath, ['--help'], { encoding: 'utf8' }).stdout;
+  const names = [...new Set([...process.allowedNodeEnvironmentFlags, ...help.matchAll(/(?<=^|[\s,])--?[a-zA-Z][\w-]*/gm)].map(String))].filter((name) => !['-r', '--require'].includes(name));
+  const empty = app.path('empty');
+  mkdirSync(empty);
+  const asked = await pool(names, 4, (name) => runNode(empty, [name], { guard: false, timeout: 10_000 }));
+  const valued = names.filter((name, i) => asked[i].stderr.includes(`${name} requires an argument`));
+  t.ok(valued.includes('--report-dir') && valued.includes('--title'), `Node says which options take a value: ${valued.join(' ')}`);
+  const r = await runNode(app.dir, ['options.mjs'], { env: { NAMES: JSON.stringify(names), VALUED: JSON.stringify(valued) }, timeout: 180_000 });
+  t.match(r.stdout, /^DONE 0 \d+$/m, `it tried every option:\n${r.stderr}`);
+  t.notMatch(r.stdout, /^(RAN|MISSED) /m, `the guard saw every -r Node would preload:\n${r.stdout}`);
 });

@@ -6,7 +6,8 @@ import { environment } from '../environment.js';
 import { asTrustloadError, ErrorCodes, TrustloadError } from '../errors.js';
 import type { Guard } from '../guard/guard.js';
 import { readArtifactFile } from '../io/read.js';
-import { BUILT_IN_TEST_REPORTERS, NODE_EARLY_LOAD_VARIABLES, NODE_EARLY_LOADS } from '../node-features.js';
+import { BUILT_IN_TEST_REPORTERS, NODE_DEFAULT_CONFIG_FILE, NODE_EARLY_LOAD_VARIABLES, NODE_EARLY_LOADS, nodeConfigFiles } from '../node-features.js';
+import { JudgedFiles } from './judged-files.js';
 import { joinNodeOptions, readNodeFlags, replaceValues, splitNodeOptions, type NodeFlag } from './node-flags.js';
 import { firstValue } from './pinned-env.js';
 
@@ -49,6 +50,8 @@ export class StartJudge {
   #guardRealPath: string | undefined;
   /** `--name=value` of every option this process itself was started with: the command line it started with is trusted. */
   readonly #startedWith: ReadonlySet<string>;
+  /** The files judged for the start being judged (a subscriber may start another one meanwhile). */
+  #judged = new JudgedFiles();
 
   constructor(
     private readonly guard: Guard,
@@ -65,12 +68,20 @@ export class StartJudge {
    * package map, a link changed since).
    */
   process(start: ProcessStart): { args: string[]; callerNodeOptions: string | undefined } {
+    // Nothing runs between this and the native spawn but the guard's own code.
+    const { result, confirm } = this.#judging(() => this.#process(start));
+    confirm();
+    return result;
+  }
+
+  #process(start: ProcessStart): { args: string[]; callerNodeOptions: string | undefined } {
     const callerNodeOptions = this.#nodeOptions(start.callerNodeOptions, start.cwd, false);
     // NODE_OPTIONS and these variables reach any Node the child starts; its arguments only matter to Node.
     this.#replModule(start.env, start.cwd);
     this.#variables(start.env);
     if (!this.#isNode(start.file, start.cwd, start.env)) return { args: [...start.args], callerNodeOptions };
     const words = start.args.slice(1);
+    this.#configFiles(words, start.cwd);
     return { args: [start.args[0]!, ...replaceValues(words, this.#flags(readNodeFlags(words), start.cwd, false))], callerNodeOptions };
   }
 
@@ -78,12 +89,46 @@ export class StartJudge {
    * A Worker: its execArgv after the guard's `--import`, and the NODE_OPTIONS
    * of the environment it gets, each judged file named by its real path (a
    * worker resolves these names when it starts, from whatever folder the
-   * process is in by then).
+   * process is in by then). `confirm` checks the judged files again: call it
+   * last, right before the worker is built.
    */
-  worker(execArgv: readonly string[], nodeOptions: string | undefined, nodeOptionsBeforeGuard: boolean): { execArgv: string[]; nodeOptions: string | undefined } {
-    const cwd = process.cwd();
-    const options = this.#nodeOptions(nodeOptions, cwd, nodeOptionsBeforeGuard);
-    return { execArgv: replaceValues(execArgv, this.#flags(readNodeFlags(execArgv), cwd, false)), nodeOptions: options };
+  worker(
+    execArgv: readonly string[],
+    nodeOptions: string | undefined,
+    nodeOptionsBeforeGuard: boolean,
+  ): { execArgv: string[]; nodeOptions: string | undefined; confirm: () => void } {
+    const { result, confirm } = this.#judging(() => {
+      const cwd = process.cwd();
+      const options = this.#nodeOptions(nodeOptions, cwd, nodeOptionsBeforeGuard);
+      this.#configFiles(execArgv, cwd);
+      return { execArgv: replaceValues(execArgv, this.#flags(readNodeFlags(execArgv), cwd, false)), nodeOptions: options };
+    });
+    return { ...result, confirm };
+  }
+
+  /** Runs `judge` recording the files it judges; `confirm` refuses the start when any of them changed since. */
+  #judging<T>(judge: () => T): { result: T; confirm: () => void } {
+    const outer = this.#judged;
+    const judged = new JudgedFiles();
+    this.#judged = judged;
+    try {
+      return { result: judge(), confirm: () => this.#guarded(() => judged.confirm()) };
+    } finally {
+      this.#judged = outer;
+    }
+  }
+
+  #guarded(check: () => void): void {
+    try {
+      check();
+    } catch (err) {
+      this.#refuse(asTrustloadError(err, ErrorCodes.UNSUPPORTED_LOAD, 'cannot check a file a child would use'));
+    }
+  }
+
+  /** The config files Node reads for these words, wherever they are named. */
+  #configFiles(words: readonly string[], cwd: string): void {
+    for (const file of nodeConfigFiles(words)) this.#configFile(resolve(cwd, file), cwd, file === NODE_DEFAULT_CONFIG_FILE);
   }
 
   /** NODE_OPTIONS as judged, its judged files named absolutely. */
@@ -92,6 +137,7 @@ export class StartJudge {
     // A NODE_OPTIONS Node cannot read stops the child from starting: nothing in it runs.
     const words = splitNodeOptions(value);
     if (words === undefined) return value;
+    this.#configFiles(words, cwd);
     const resolved = this.#flags(readNodeFlags(words), cwd, importsBeforeGuard);
     return resolved.length === 0 ? value : joinNodeOptions(replaceValues(words, resolved));
   }
@@ -147,12 +193,6 @@ export class StartJudge {
         case 'env-file':
         case 'env-file-if-exists':
           this.#envFile(resolve(cwd, value), cwd, name === '--env-file-if-exists');
-          break;
-        case 'config-file':
-          this.#configFile(resolve(cwd, value), cwd, false);
-          break;
-        case 'default-config-file':
-          this.#configFile(join(cwd, 'node.config.json'), cwd, true);
           break;
         case 'unguarded':
           this.#unguarded(flag);
@@ -215,9 +255,12 @@ export class StartJudge {
     this.#flags(flags, cwd, true);
   }
 
+  /** A file the child reads by this name: recorded as read, so that the child cannot read another. */
   #readOptional(path: string, optional: boolean): string | undefined {
     try {
-      return readArtifactFile(path).toString('utf8');
+      const bytes = readArtifactFile(path);
+      this.#judged.record(path, realpathSync.native(path), bytes);
+      return bytes.toString('utf8');
     } catch (err) {
       if (optional && err instanceof TrustloadError && err.code === ErrorCodes.MISSING_FILE) return undefined;
       this.#refuse(asTrustloadError(err, ErrorCodes.UNSUPPORTED_LOAD, 'cannot read a file a child would use'));
@@ -234,6 +277,8 @@ export class StartJudge {
     if (path === undefined) return undefined;
     const real = this.#realPath(path);
     if (real === undefined) return undefined;
+    // Before the decision is announced: a subscriber could swap it then.
+    this.#guarded(() => this.#judged.record(real, real));
     const { rule } = this.guard.loadFile(real, [path], ANNOUNCE);
     if (rule !== undefined) {
       const error = new TrustloadError(

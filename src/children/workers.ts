@@ -47,15 +47,17 @@ export function guardWorkers(workerThreads: typeof WorkerThreads, pinned: Pinned
     if (given.execArgv !== undefined && !Array.isArray(given.execArgv)) throw new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, 'a Worker execArgv must be an array');
     let execArgv = [...(given.execArgv ?? process.execArgv)].map(String);
     let env: WorkerThreads.WorkerOptions['env'];
+    let confirm: () => void;
     if (typeof given.env === 'symbol') {
       refuse(new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, 'a Worker with env: SHARE_ENV reads NODE_OPTIONS from the live environment when it starts, after any check'));
       env = given.env;
-      execArgv = judge.worker(execArgv, pinned.live.NODE_OPTIONS, !pinned.startsWithGuard(pinned.live.NODE_OPTIONS)).execArgv;
+      ({ execArgv, confirm } = judge.worker(execArgv, pinned.live.NODE_OPTIONS, !pinned.startsWithGuard(pinned.live.NODE_OPTIONS)));
     } else {
       // No env given: Node copies its own environment, not whatever process.env now is.
       const { pairs, callerNodeOptions } = pinned.rewrite(envPairs((given.env ?? pinned.live) as Record<string, unknown>));
       const judged = judge.worker(execArgv, callerNodeOptions, false);
       execArgv = judged.execArgv;
+      confirm = judged.confirm;
       const values: Record<string, string> = Object.create(null);
       for (const pair of pinned.withCallerNodeOptions(pairs, judged.nodeOptions).reverse()) values[pair.slice(0, pair.indexOf('=', 1))] = pair.slice(pair.indexOf('=', 1) + 1);
       env = values;
@@ -69,6 +71,8 @@ export function guardWorkers(workerThreads: typeof WorkerThreads, pinned: Pinned
       for (const name of RESOURCE_LIMITS) limits[name] = given.resourceLimits[name];
       checked.resourceLimits = limits;
     }
+    // The last thing before Node starts the worker: the getters above may have swapped a judged file.
+    confirm();
     return Reflect.construct(Original, [filename, checked], new.target) as WorkerThreads.Worker;
   }
   Object.setPrototypeOf(Worker, Object.getPrototypeOf(Original));
