@@ -31,6 +31,9 @@ export const commonJsImportsLoadThroughModule = Number(process.versions.node.spl
 /** From Node 24 `require.resolve` runs the resolve hooks; Node 22's calls Module._resolveFilename alone. */
 export const requireResolveRunsHooks = Number(process.versions.node.split('.')[0]) >= 24;
 
+/** Node 22's `--experimental-config-file` takes a separate value (`--experimental-config-file x.json`); from 24 only `=x.json`. */
+const configFileTakesSeparateValue = Number(process.versions.node.split('.')[0]) < 24;
+
 /**
  * Node options (long names, as `node --help` of 24.x lists them) that take a
  * value, so that `--title -r` is read as a title (Node refuses a value that
@@ -53,7 +56,8 @@ export const NODE_OPTIONS_WITH_VALUE: ReadonlySet<string> = new Set(
     'test-coverage-lines test-global-setup test-name-pattern test-random-seed test-reporter test-reporter-destination ' +
     'test-rerun-failures test-isolation test-shard test-skip-pattern test-timeout title tls-cipher-list tls-keylog ' +
     'trace-event-categories trace-event-file-pattern trace-require-module unhandled-rejections use-largepages ' +
-    'v8-pool-size watch-kill-signal watch-path'
+    'v8-pool-size watch-kill-signal watch-path experimental-default-type' +
+    (configFileTakesSeparateValue ? ' experimental-config-file' : '')
   )
     .split(' ')
     .map((name) => `--${name}`),
@@ -118,13 +122,16 @@ const DEFAULT_CONFIG_FILE_OPTION = '--experimental-default-config-file';
  * as written. Node looks for them in every word before it reads any option,
  * the script's arguments and the words after `--` included:
  * `--experimental-config-file=path`, and `--experimental-config-file` alone
- * (it takes no separate value) or `--experimental-default-config-file` for
+ * (from Node 24 it takes no separate value; Node 22's takes the next word) or
+ * `--experimental-default-config-file` for
  * node.config.json in the working folder. Node uses the last; all are returned.
  */
 export function nodeConfigFiles(words: readonly string[]): string[] {
   const files: string[] = [];
-  for (const word of words) {
-    if (word === CONFIG_FILE_OPTION || word === DEFAULT_CONFIG_FILE_OPTION) files.push(NODE_DEFAULT_CONFIG_FILE);
+  for (const [i, word] of words.entries()) {
+    // Node 22 takes the next word, whatever it is (`--experimental-config-file -r` reads a file named "-r").
+    if (word === CONFIG_FILE_OPTION && configFileTakesSeparateValue) files.push(words[i + 1] ?? NODE_DEFAULT_CONFIG_FILE);
+    else if (word === CONFIG_FILE_OPTION || word === DEFAULT_CONFIG_FILE_OPTION) files.push(NODE_DEFAULT_CONFIG_FILE);
     else if (word.startsWith(`${CONFIG_FILE_OPTION}=`)) files.push(word.slice(CONFIG_FILE_OPTION.length + 1));
   }
   return files;
@@ -142,11 +149,6 @@ export const BUILT_IN_TEST_REPORTERS: ReadonlySet<string> = new Set(['spec', 'ta
  * is judged on its own (src/children/judge-start.ts).
  */
 export const NODE_EARLY_LOAD_VARIABLES: readonly string[] = ['LD_PRELOAD', 'LD_AUDIT', 'LD_LIBRARY_PATH', 'OPENSSL_CONF', 'OPENSSL_MODULES', 'OPENSSL_ENGINES', 'NODE_PATH'];
-
-/** Flags NODE_OPTIONS does not accept (so process.allowedNodeEnvironmentFlags does not list them) that take no value. */
-export const NODE_FLAGS_ONLY_ON_COMMAND_LINE: ReadonlySet<string> = new Set(
-  ['build-snapshot', 'check', 'experimental-config-file', 'experimental-default-config-file', 'expose-internals', 'help', 'interactive', 'test', 'v8-options', 'version', 'watch'].map((name) => `--${name}`),
-);
 
 /** Node's short options and second names, by their long name. */
 export const NODE_OPTION_ALIASES: Readonly<Record<string, string>> = {

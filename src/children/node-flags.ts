@@ -1,4 +1,4 @@
-import { NODE_FLAGS_ONLY_ON_COMMAND_LINE, NODE_OPTION_ALIASES, NODE_OPTIONS_WITH_OPTIONAL_VALUE, NODE_OPTIONS_WITH_VALUE } from '../node-features.js';
+import { NODE_OPTION_ALIASES, NODE_OPTIONS_WITH_OPTIONAL_VALUE, NODE_OPTIONS_WITH_VALUE } from '../node-features.js';
 
 /** One option Node reads, by its long name, with its value ('' for a flag). */
 export interface NodeFlag {
@@ -43,9 +43,9 @@ export function splitNodeOptions(value: string): string[] | undefined {
  * `--name=value`, `--name value` for options that take one (`--print value`
  * only when the value does not start with `-`), short names and
  * aliases, `_` for `-`; reading stops at `--`, `-` or the script. After an
- * option this table does not know, the next word may be its value: it is
- * skipped and reading goes on, so an unknown option can only make more words
- * read as options, never fewer.
+ * option not listed as taking a value, the next word may still be its value
+ * (on another Node line, or a script name): it is skipped and reading goes
+ * on, so the table can only make more words read as options, never fewer.
  */
 export function readNodeFlags(words: readonly string[]): NodeFlag[] {
   const flags: NodeFlag[] = [];
@@ -65,8 +65,10 @@ export function readNodeFlags(words: readonly string[]): NodeFlag[] {
     else if (NODE_OPTIONS_WITH_VALUE.has(name)) flags.push({ name, value: words[++i] ?? '', at: i });
     else if (NODE_OPTIONS_WITH_OPTIONAL_VALUE.has(name) && words[i + 1]?.startsWith('-') === false) flags.push({ name, value: words[++i]!, at: i });
     else {
+      // Each Node line adds options that take a value (26 has --bench-samples, --vfs-mount...): whatever this
+      // table says, the next word may be this option's value, so it is skipped and reading goes on.
       flags.push({ name, value: '' });
-      mayBeValue = !process.allowedNodeEnvironmentFlags.has(name) && !NODE_FLAGS_ONLY_ON_COMMAND_LINE.has(name);
+      mayBeValue = true;
     }
   }
   return flags;
