@@ -6,7 +6,7 @@ import { ErrorCodes, TrustloadError } from '../errors.js';
 import { isPlainObject, parseJson } from '../io/json.js';
 
 /** The bundle versions trustload reads. @sigstore/bundle alone accepts any `version=N.N`. */
-export const BUNDLE_MEDIA_TYPES = new Set([
+const BUNDLE_MEDIA_TYPES = new Set([
   'application/vnd.dev.sigstore.bundle+json;version=0.1',
   'application/vnd.dev.sigstore.bundle+json;version=0.2',
   'application/vnd.dev.sigstore.bundle+json;version=0.3',

@@ -134,9 +134,13 @@ export class StartJudge {
   /** NODE_OPTIONS as judged, its judged files named absolutely. */
   #nodeOptions(value: string | undefined, cwd: string, importsBeforeGuard: boolean): string | undefined {
     if (value === undefined || value === '') return value;
-    // A NODE_OPTIONS Node cannot read stops the child from starting: nothing in it runs.
+    // Node cannot read it either (the child would not start), but a disagreement between the two readers
+    // must not pass unjudged preloads on: refuse.
     const words = splitNodeOptions(value);
-    if (words === undefined) return value;
+    if (words === undefined) {
+      this.#refuse(new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, `NODE_OPTIONS cannot be read (an unclosed quote or a trailing backslash): ${value}`));
+      return value;
+    }
     this.#configFiles(words, cwd);
     const resolved = this.#flags(readNodeFlags(words), cwd, importsBeforeGuard);
     return resolved.length === 0 ? value : joinNodeOptions(replaceValues(words, resolved));
@@ -383,7 +387,7 @@ export class StartJudge {
  * (`[export ]NAME=value`, quoted values, `#` comments) and leaning to more
  * names, not fewer: a name in a quoted multi-line value is taken as set too.
  */
-export function envFileEntries(text: string): Array<[string, string]> {
+function envFileEntries(text: string): Array<[string, string]> {
   const entries: Array<[string, string]> = [];
   for (const match of text.matchAll(/^[ \t]*(?:export[ \t]+)?([\w.-]+)[ \t]*=[ \t]*(.*)$/gm)) {
     const raw = match[2]!;

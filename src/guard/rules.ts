@@ -119,11 +119,14 @@ export class Rules {
    * rule's. Judged lexically, as globs are: `plugins/../lib/x` is not in `plugins`.
    */
   #folderRuleFor(path: string): Rule | undefined {
-    const lexical = path.includes(`${sep}.`) ? resolve(path) : path;
+    const lexical = DOT_SEGMENT.test(path) ? resolve(path) : path;
     for (const { dir, rule } of this.#folders) if (lexical === dir || lexical.startsWith(dir + sep)) return rule;
     return undefined;
   }
 }
+
+// A `.` or `..` segment (not a name that starts with a dot, as under node_modules/.pnpm).
+const DOT_SEGMENT = /(?:^|\/)\.{1,2}(?:\/|$)/;
 
 /** Whether a path relative to the policy folder stays inside it: `..x` (a name starting with two dots) does. */
 function isInside(rel: string): boolean {

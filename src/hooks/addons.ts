@@ -100,11 +100,14 @@ function ruleAbove(object: LinkedObject | undefined): string | undefined {
   return undefined;
 }
 
+/** The real path, or undefined when nothing is there (the linker finds nothing either); any other error refuses. */
 function realPath(path: string): string | undefined {
   try {
     return realpathSync.native(path);
-  } catch {
-    return undefined; // nothing the linker could open there either
+  } catch (err) {
+    const errno = (err as NodeJS.ErrnoException).code;
+    if (errno === 'ENOENT' || errno === 'ENOTDIR') return undefined;
+    throw new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, `cannot examine a library the linker would look for: ${(err as Error).message}`, { path, cause: err });
   }
 }
 

@@ -27,7 +27,7 @@ export interface ClosedSet {
  * Lists everything below `dir` except the manifest bundle itself. Ignored
  * folders are not entered: nothing in them is ever loadable.
  */
-export function listDirectory(dir: string, bundleName: string, ignorePaths: readonly string[]): Listing {
+function listDirectory(dir: string, bundleName: string, ignorePaths: readonly string[]): Listing {
   const listing = new Map<string, EntryType>();
   const walk = (folder: string, prefix: string): void => {
     for (const dirent of readdirSync(folder, { withFileTypes: true })) {
@@ -47,7 +47,7 @@ export function listDirectory(dir: string, bundleName: string, ignorePaths: read
 }
 
 /** Compares a listing with the manifest: a pure function of the two. */
-export function compareClosedSet(manifest: Pick<ManifestContent, 'entries' | 'ignorePaths'>, listing: Listing): ClosedSet {
+function compareClosedSet(manifest: Pick<ManifestContent, 'entries' | 'ignorePaths'>, listing: Listing): ClosedSet {
   const result: ClosedSet = { extra: [], missing: [], symlinks: [], other: [], ignored: [] };
   for (const [name, type] of listing) {
     if (type === 'folder') continue;

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { closeSync, constants, existsSync, fstatSync, openSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { asTrustloadError, ErrorCodes, TrustloadError, withContext } from '../errors.js';
+import { entryAt } from '../paths/examine.js';
 import { MAX_BUNDLE_BYTES, readFileLimited } from '../io/read.js';
 import type { VerifiedSigner } from '../verify/signers.js';
 import { checkBytes } from './check-bytes.js';
@@ -180,7 +181,7 @@ export class SignedDirectories {
     if (!isWithin(this.policy.baseDir, folder)) return NOTHING_ENCLOSING;
     const above = folder === this.policy.baseDir ? NOTHING_ENCLOSING : this.#lookup(dirname(folder));
     const named = manifestBundlesNamedIn(folder, this.policy).map((b) => ({ dir: folder, ...b }));
-    const here = named.find((at) => existsSync(at.bundlePath));
+    const here = named.find((at) => hasEntry(at.bundlePath));
     const found: Enclosing = here === undefined ? { found: above.found, absent: [...named, ...above.absent] } : { found: [here, ...above.found], absent: above.absent };
     this.#enclosing.set(folder, found);
     return found;
@@ -190,7 +191,7 @@ export class SignedDirectories {
   #requireStillAbsent(at: BundleAt): void {
     const refused = this.#opened.get(at.dir);
     if (refused instanceof TrustloadError) throw refused;
-    if (!existsSync(at.bundlePath)) return;
+    if (!hasEntry(at.bundlePath)) return;
     const error = new TrustloadError(
       ErrorCodes.BAD_BUNDLE,
       `the manifest bundle ${basename(at.bundlePath)} appeared after a load from this folder found none: the directory changed while the process ran`,
@@ -242,7 +243,7 @@ export class SignedDirectories {
  * uses, whose path is judged by a rule that gives that same name.
  */
 export function manifestBundleIn(dir: string, policy: Pick<ManifestPolicy, 'rules' | 'ruleFor'>): { bundlePath: string; rule: string } | undefined {
-  return manifestBundlesNamedIn(dir, policy).find((b) => existsSync(b.bundlePath));
+  return manifestBundlesNamedIn(dir, policy).find((b) => hasEntry(b.bundlePath));
 }
 
 /** The manifest bundles rules name in `dir`, present or not: from the policy alone. */
@@ -283,4 +284,9 @@ function entryFor(manifest: VerifiedManifest, name: string, path: string): Manif
 
 function isWithin(base: string, dir: string): boolean {
   return dir === base || dir.startsWith(base.endsWith(sep) ? base : `${base}${sep}`);
+}
+
+/** Whether a name is there (a link counts): any error but "no such entry" refuses, never reads as "no bundle here". */
+function hasEntry(path: string): boolean {
+  return entryAt(path, false) !== undefined;
 }

@@ -167,8 +167,10 @@ function subfoldersOf(dir: string, cache: Map<string, string[]>): string[] {
     let entries;
     try {
       entries = readdirSync(folder, { withFileTypes: true });
-    } catch {
-      return; // not a folder the linker could search either
+    } catch (err) {
+      // Not a folder the linker could search either; anything else (EMFILE...) is no answer, and refuses.
+      if (['ENOENT', 'ENOTDIR', 'EACCES', 'ELOOP'].includes((err as NodeJS.ErrnoException).code ?? '')) return;
+      throw err;
     }
     for (const entry of entries) {
       if (!entry.isDirectory() && !entry.isSymbolicLink()) continue;

@@ -49,7 +49,7 @@ export function readText(path: string): string {
   }
 }
 
-export function cannotExamine(path: string, err: unknown): TrustloadError {
+function cannotExamine(path: string, err: unknown): TrustloadError {
   return new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, `cannot examine this path: ${err instanceof Error ? err.message : String(err)}`, { path, cause: err });
 }
 

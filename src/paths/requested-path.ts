@@ -127,7 +127,7 @@ function packageScope(dir: string, baseDir: string): { dir: string; name: string
 }
 
 /** The nearest package.json at or above `dir`, inside the policy folder. */
-export function packageJsonFor(dir: string, baseDir: string): string | undefined {
+function packageJsonFor(dir: string, baseDir: string): string | undefined {
   for (const folder of foldersUpTo(dir, baseDir)) {
     const manifest = join(folder, 'package.json');
     if (entryAt(manifest, true)?.isFile()) return manifest;

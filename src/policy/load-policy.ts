@@ -9,7 +9,7 @@ import { globProblem } from './globs.js';
 import { describeIssue } from './issues.js';
 import { PolicySchema, PUBLIC_GOOD_ROOT as PUBLIC_GOOD, type Policy } from './schema.js';
 
-export const DEFAULT_POLICY_FILE = 'trustload.policy.json';
+const DEFAULT_POLICY_FILE = 'trustload.policy.json';
 const MAX_POLICY_BYTES = 1024 * 1024;
 
 /** A validated policy, where it came from, and the folder its paths and globs are anchored at. */

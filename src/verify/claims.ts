@@ -5,7 +5,7 @@ import type { X509Certificate } from '@sigstore/core';
  * (docs/oid-info.md). These are the claims a keyless signer may pin.
  * Each value is a DER UTF8String inside the extension.
  */
-export const FULCIO_CLAIM_OIDS = {
+const FULCIO_CLAIM_OIDS = {
   buildSignerURI: '1.3.6.1.4.1.57264.1.9',
   buildSignerDigest: '1.3.6.1.4.1.57264.1.10',
   runnerEnvironment: '1.3.6.1.4.1.57264.1.11',
