@@ -103,11 +103,12 @@ const steps = {
   link: () => { rmSync(process.env.TARGET); symlinkSync('a.bin', process.env.TARGET); },
 };
 let workers = 0;
+let stepRan = false;
 const Original = workerThreads.Worker;
 workerThreads.Worker = class extends Original {
   constructor(...args) {
     super(...args);
-    if (workers++ === 0 && process.env.AFTER_FIRST_WORKER) setImmediate(steps[process.env.AFTER_FIRST_WORKER]);
+    if (workers++ === 0 && process.env.AFTER_FIRST_WORKER) setImmediate(() => { steps[process.env.AFTER_FIRST_WORKER](); stepRan = true; });
   }
 };
 const out = {};
@@ -117,6 +118,8 @@ try {
 } catch (err) {
   out.error = { code: err.code, message: err.message, path: err.path, rule: err.rule, isTrustloadError: err instanceof TrustloadError };
 }
+// Whether the change landed while the call was still running (on a loaded machine it may come too late).
+out.stepBeforeEnd = stepRan;
 out.workers = workers;
 process.stdout.write(JSON.stringify(out));
 `;
@@ -174,20 +177,27 @@ t.test('a worker failure is a clean TrustloadError, and nothing hangs', async (t
   const app = modelsApp(t);
   // 1 MiB shards of a 256 MiB file, then z.bin: the caller opens z.bin only once most of a.bin's shards are handed out.
   const sizes = { 'a.bin': 256 * MiB, 'z.bin': 3 * MiB };
-  zeroModel(app, 'models/shrinks', sizes, MiB);
-  zeroModel(app, 'models/fifo', sizes, MiB);
-  zeroModel(app, 'models/deleted', sizes, MiB);
-  zeroModel(app, 'models/linked', sizes, MiB);
+  // Each change must land while the call runs: a run where it came after the end is inconclusive and runs again
+  // (on a fresh copy), up to three times; a run where it landed and the call still passed fails the test.
+  const during = async (name, step, target) => {
+    for (let attempt = 0; ; attempt++) {
+      const dir = `models/${name}${attempt}`;
+      zeroModel(app, dir, sizes, MiB);
+      const result = await probe(t, app, { DIR: dir, AFTER_FIRST_WORKER: step, TARGET: app.path(`${dir}/${target}`) });
+      if (result.stepBeforeEnd || attempt === 2) return { ...result, dir };
+    }
+  };
   const [shrinks, fifo, deleted, linked] = await Promise.all([
-    probe(t, app, { DIR: 'models/shrinks', AFTER_FIRST_WORKER: 'truncate', TARGET: app.path('models/shrinks/a.bin') }),
-    probe(t, app, { DIR: 'models/fifo', AFTER_FIRST_WORKER: 'fifo', TARGET: app.path('models/fifo/z.bin') }),
-    probe(t, app, { DIR: 'models/deleted', AFTER_FIRST_WORKER: 'delete', TARGET: app.path('models/deleted/z.bin') }),
-    probe(t, app, { DIR: 'models/linked', AFTER_FIRST_WORKER: 'link', TARGET: app.path('models/linked/z.bin') }),
+    during('shrinks', 'truncate', 'a.bin'),
+    during('fifo', 'fifo', 'z.bin'),
+    during('deleted', 'delete', 'z.bin'),
+    during('linked', 'link', 'z.bin'),
   ]);
-  t.match(shrinks.error, { code: 'ERR_TRUSTLOAD_SIGNATURE', message: 'the file shrank while it was being hashed', path: app.path('models/shrinks/a.bin'), rule: 'models', isTrustloadError: true }, 'a file truncated under a worker');
-  t.match(fifo.error, { code: 'ERR_TRUSTLOAD_UNSUPPORTED_LOAD', message: 'not a regular file', path: app.path('models/fifo/z.bin'), rule: 'models', isTrustloadError: true }, 'a file replaced by a FIFO while workers hash (opened non-blocking: no read waits on it)');
-  t.match(deleted.error, { code: 'ERR_TRUSTLOAD_MISSING_FILE', message: /cannot open a file the manifest lists/, path: app.path('models/deleted/z.bin'), rule: 'models', isTrustloadError: true }, 'a file deleted while workers hash');
-  t.match(linked.error, { code: 'ERR_TRUSTLOAD_UNSUPPORTED_LOAD', message: /cannot open a file the manifest lists/, path: app.path('models/linked/z.bin'), isTrustloadError: true }, 'a file replaced by a link while workers hash (allow_symlinks: false): not followed');
+  for (const r of [shrinks, fifo, deleted, linked]) t.ok(r.stepBeforeEnd, `the change landed while ${r.dir} was being verified`);
+  t.match(shrinks.error, { code: 'ERR_TRUSTLOAD_SIGNATURE', message: 'the file shrank while it was being hashed', path: app.path(`${shrinks.dir}/a.bin`), rule: 'models', isTrustloadError: true }, 'a file truncated under a worker');
+  t.match(fifo.error, { code: 'ERR_TRUSTLOAD_UNSUPPORTED_LOAD', message: 'not a regular file', path: app.path(`${fifo.dir}/z.bin`), rule: 'models', isTrustloadError: true }, 'a file replaced by a FIFO while workers hash (opened non-blocking: no read waits on it)');
+  t.match(deleted.error, { code: 'ERR_TRUSTLOAD_MISSING_FILE', message: /cannot open a file the manifest lists/, path: app.path(`${deleted.dir}/z.bin`), rule: 'models', isTrustloadError: true }, 'a file deleted while workers hash');
+  t.match(linked.error, { code: 'ERR_TRUSTLOAD_UNSUPPORTED_LOAD', message: /cannot open a file the manifest lists/, path: app.path(`${linked.dir}/z.bin`), isTrustloadError: true }, 'a file replaced by a link while workers hash (allow_symlinks: false): not followed');
 });
 
 t.test('memory does not grow with the file: a 256 MiB verify against a 16 MiB one', async (t) => {
