@@ -76,7 +76,7 @@ function listing(internals, dir, privateKey, { table, median }) {
   const us = (ms) => (ms * 1000).toFixed(1);
   console.log();
   console.log(`LISTING: the closed-set check of the first load from a signed plugin directory (${SETTINGS.files} files in ${SETTINGS.folders} folders, "files" manifest)`);
-  console.log('  (called directly from src/manifest/closed-set.ts: the load hooks do not consult manifests yet; µs: median of');
+  console.log('  (called directly from src/manifest/closed-set.ts, the step the guard runs once per signed directory; µs: median of');
   console.log(`   ${SETTINGS.listingRounds} rounds in this process, the first included; the unguarded load: readFileSync of one of its files)`);
   table(
     ['step', 'median µs', 'first round µs', 'per file µs'],
