@@ -52,10 +52,18 @@ export function register(options: RegisterOptions = {}): void {
   guard.requireForProtectedLoads(disableCompileCache(mode === 'enforce'));
   const onChildBuiltin = guardChildren(guard, REGISTER_PATH);
   const onNativeBuiltin = guardNativeBuiltins(guard);
-  installModuleHooks(guard, (url) => {
-    onChildBuiltin(url);
-    onNativeBuiltin(url);
-  });
+  const onBuiltin = (id: string): void => {
+    onChildBuiltin(id);
+    onNativeBuiltin(id);
+  };
+  // Builtins are wrapped when the application first asks for one, before it gets it: through import or
+  // require (the resolve hook) and through process.getBuiltinModule.
+  const getBuiltinModule = process.getBuiltinModule;
+  process.getBuiltinModule = function guardedGetBuiltinModule(id: string) {
+    onBuiltin(id);
+    return getBuiltinModule.call(process, id);
+  } as typeof process.getBuiltinModule;
+  installModuleHooks(guard, onBuiltin);
   // Code given with -e/-p has no file: like a data: URL, the policy's `unmatched` decides.
   if (runsEvalCode(process.execArgv)) guard.loadUrl('[eval] (node -e / -p)', { announce: false });
   guardAddons(guard);

@@ -11,9 +11,9 @@ import { guardWorkers } from './workers.js';
  * process later does to its environment. Process starts are guarded at once
  * (the native spawns cost nothing to reach); worker_threads costs milliseconds
  * to load, so Worker is replaced when the application first asks for the
- * module, before it gets it: the returned function is called by the resolve
- * hook for every builtin resolved, and process.getBuiltinModule is wrapped to
- * call it too.
+ * module, before it gets it: the returned function is called for every builtin
+ * the application asks for (register.ts: the resolve hook and
+ * process.getBuiltinModule).
  */
 export function guardChildren(guard: Guard, registerPath: string): (builtinUrl: string) => void {
   const pinned = new PinnedEnvironment(process.env, { policyFile: guard.loaded.file!, policySha256: guard.loaded.sha256, mode: guard.mode }, registerPath);
@@ -28,10 +28,5 @@ export function guardChildren(guard: Guard, registerPath: string): (builtinUrl: 
     // ESM named imports of builtins are copies: refresh them so `import { Worker }` sees the replacement.
     module.syncBuiltinESMExports();
   };
-  const getBuiltinModule = process.getBuiltinModule;
-  process.getBuiltinModule = function guardedGetBuiltinModule(id: string) {
-    onBuiltin(id);
-    return getBuiltinModule.call(process, id);
-  } as typeof process.getBuiltinModule;
   return onBuiltin;
 }

@@ -1,9 +1,10 @@
 import { realpathSync } from 'node:fs';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { resolve } from 'node:path';
 import { asTrustloadError, ErrorCodes, TrustloadError, withContext } from '../errors.js';
 import type { Guard } from '../guard/guard.js';
 import { loadNativeModule } from '../guard/load-verifier.js';
 import type { LinkedObject, Opened } from '../native/native.js';
+import { isWithin } from '../paths/examine.js';
 
 // Libraries the linker loads are module code: judged by their rule's whole folder, as the module hooks judge files.
 const ANNOUNCE = { announce: true, asModule: true };
@@ -48,12 +49,12 @@ export function checkNativeLoad(guard: Guard, file: string): void {
     }
   };
   const baseDir = guard.loaded.baseDir;
-  const insideApp = (path: string): boolean => isInside(baseDir, path) || isInside(baseDir, realPath(path) ?? path);
+  const insideApp = (path: string): boolean => isWithin(baseDir, path) || isWithin(baseDir, realPath(path) ?? path);
 
   const open = (path: string, neededBy: LinkedObject | undefined): Opened => {
     const real = realPath(path);
     if (real === undefined) return { kind: 'absent' };
-    if (!isInside(baseDir, path) && !isInside(baseDir, real)) {
+    if (!isWithin(baseDir, path) && !isWithin(baseDir, real)) {
       try {
         return { kind: 'outside', identity: native.withElfFile(real, native.elfIdentity) };
       } catch {
@@ -111,7 +112,4 @@ function realPath(path: string): string | undefined {
   }
 }
 
-function isInside(baseDir: string, path: string): boolean {
-  const rel = relative(baseDir, path);
-  return rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
-}
+

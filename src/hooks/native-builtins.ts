@@ -17,9 +17,9 @@ const TLS_BUILTINS = new Set(['tls', 'https', 'http2', '_tls_common', '_tls_wrap
  * Builtins other than process.dlopen that load native code from a path go
  * through the same check: node:sqlite extensions and OpenSSL engines. They
  * cost time to load, so each is wrapped when the application first asks for
- * it, before it gets it: the returned function is called by the resolve hook
- * for every builtin resolved, and process.getBuiltinModule is wrapped to
- * call it too.
+ * it, before it gets it: the returned function is called for every
+ * builtin the application asks for (register.ts: the resolve hook and
+ * process.getBuiltinModule).
  */
 export function guardNativeBuiltins(guard: Guard): (builtinUrl: string) => void {
   const wrapped = new Set<string>();
@@ -34,11 +34,6 @@ export function guardNativeBuiltins(guard: Guard): (builtinUrl: string) => void 
     else if (name === 'crypto') once('crypto', () => guardSetEngine(guard, process.getBuiltinModule('node:crypto') as typeof Crypto));
     else if (TLS_BUILTINS.has(name)) once('tls', () => guardTlsEngines(guard, process.getBuiltinModule('node:tls') as typeof Tls));
   };
-  const getBuiltinModule = process.getBuiltinModule;
-  process.getBuiltinModule = function guardedGetBuiltinModule(id: string) {
-    wrapOnFirstUse(id);
-    return getBuiltinModule.call(process, id);
-  } as typeof process.getBuiltinModule;
   return wrapOnFirstUse;
 }
 
