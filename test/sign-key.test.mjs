@@ -136,7 +136,7 @@ t.test('--tlog-upload to a Rekor that cannot be reached: exit 1 naming it, the o
   for (const target of ['plugins/tool.mjs', 'plugins/acme']) {
     const failed = await sign(app, [target, '--key', 'keys/signing.pem', '--tlog-upload', '--rekor-url', 'http://127.0.0.1:1', '--timeout', '5']);
     t.equal(failed.code, 1, `${target}: exit 1`);
-    t.match(failed.stderr, /^trustload: ERR_TRUSTLOAD_SIGNING: Rekor at http:\/\/127\.0\.0\.1:1 cannot be reached \(ECONNREFUSED\): check the URL and the network; check --rekor-url and try again\n$/);
+    t.match(failed.stderr, /^trustload: ERR_TRUSTLOAD_SIGNING: Rekor at http:\/\/127\.0\.0\.1:1 cannot be reached \(ECONNREFUSED\): check --rekor-url, the network, and try again\n$/);
   }
   t.same([app.read('plugins/tool.mjs.sigstore.json'), app.read('plugins/acme/manifest.sigstore.json')], before, 'the older bundles are untouched');
   t.same(temporaryFiles(app.dir), [], 'no temporary file left');

@@ -29,7 +29,7 @@ export async function githubActionsToken(requestUrl: string, requestToken: strin
     status = response.statusCode;
     text = await response.body.text();
   } catch (err) {
-    throw signingError(`${where} ${networkFailure(err, timeoutMs)}`);
+    throw signingError(`${where} ${networkFailure(err, timeoutMs)}: check the network and try again`);
   }
   if (status !== 200) {
     throw signingError(`${where} answered HTTP ${status}: check that the job has "permissions: id-token: write"`);
@@ -50,6 +50,6 @@ export function networkFailure(err: unknown, timeoutMs: number): string {
   if (name === 'TimeoutError' || name === 'AbortError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
     return `did not answer within ${timeoutMs / 1000} s (--timeout)`;
   }
-  if (typeof code === 'string' && code.startsWith('E')) return `cannot be reached (${code}): check the URL and the network`;
+  if (typeof code === 'string' && code.startsWith('E')) return `cannot be reached (${code})`;
   return 'failed';
 }

@@ -36,12 +36,13 @@ export function fromSigningLibrary(err: unknown, services: Services, timeoutMs: 
   const where = `${NAMES[service]} at ${services[service] ?? '(default URL)'}`;
   const status = (cause as { statusCode?: unknown } | undefined)?.statusCode;
   if (typeof status === 'number') {
-    const said = redact(String((cause as Error).message ?? ''), secrets).replace(/\s+/g, ' ').slice(0, 300);
+    // HTTPError's message starts with the status, which the message already gives.
+    const said = redact(String((cause as Error).message ?? ''), secrets).replace(/^\(\d+\) */, '').replace(/\s+/g, ' ').slice(0, 300);
     return signingError(`${where} answered HTTP ${status} (${said}): ${advice(service, status)}`);
   }
   const type = (cause as { type?: unknown } | undefined)?.type;
   const failure = type === 'request-timeout' ? `did not answer within ${timeoutMs / 1000} s (--timeout)` : networkFailure(cause, timeoutMs);
-  return signingError(`${where} ${failure}; check ${FLAGS[service]} and try again`);
+  return signingError(`${where} ${failure}: check ${FLAGS[service]}, the network, and try again`);
 }
 
 function advice(service: keyof Services, status: number): string {

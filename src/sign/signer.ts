@@ -21,6 +21,14 @@ export interface Signing {
 }
 
 /**
+ * DSSE envelopes are logged as `intoto` entries: every Rekor v1 takes them
+ * and every Sigstore verifier reads them (the `dsse` entries of
+ * @sigstore/mock's Rekor do not verify). Message signatures are `hashedrekord`.
+ */
+const rekorWitness = (rekorBaseURL: string, fetch: ReturnType<typeof fetchOptions>): RekorWitness =>
+  new RekorWitness({ rekorBaseURL, entryType: 'intoto', ...fetch });
+
+/**
  * Every request gets `timeoutMs`, and is retried (a 5xx, a dropped
  * connection) only while the first attempt's budget lasts: a service that
  * hangs ends the command after about one timeout, not after a retry series.
@@ -36,7 +44,7 @@ export async function prepareSigning(options: CheckedOptions): Promise<Signing> 
   if (options.key !== undefined) {
     const key = await readPrivateKey(options.key, warn, options.passphrase);
     const services: Services = options.tlogUpload === true ? { rekor: options.rekorUrl ?? PUBLIC_GOOD.rekor } : {};
-    const witnesses: Witness[] = services.rekor === undefined ? [] : [new RekorWitness({ rekorBaseURL: services.rekor, ...fetch })];
+    const witnesses: Witness[] = services.rekor === undefined ? [] : [rekorWitness(services.rekor, fetch)];
     return { signer: keySigner(key), witnesses, services, messageDigest: signingDigest(key) === 'sha384' ? 'sha384' : 'sha256', key, secrets };
   }
   requireTokenSource(options);
@@ -50,7 +58,7 @@ export async function prepareSigning(options: CheckedOptions): Promise<Signing> 
   };
   const services: Services = { fulcio: options.fulcioUrl ?? PUBLIC_GOOD.fulcio, rekor: options.rekorUrl ?? PUBLIC_GOOD.rekor };
   if (options.tsaUrl !== undefined) services.tsa = options.tsaUrl;
-  const witnesses: Witness[] = [new RekorWitness({ rekorBaseURL: services.rekor!, ...fetch })];
+  const witnesses: Witness[] = [rekorWitness(services.rekor!, fetch)];
   if (services.tsa !== undefined) witnesses.push(new TSAWitness({ tsaBaseURL: services.tsa, ...fetch }));
   const signer = new FulcioSigner({ fulcioBaseURL: services.fulcio!, identityProvider: { getToken }, ...fetch });
   return { signer, witnesses, services, messageDigest: 'sha256', secrets };
