@@ -6,7 +6,7 @@ import { createPrivateKey } from 'node:crypto';
 import { chmodSync, copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { assertRefused, cleanEnv, makeApp, pool, ROOT, runNode, sha256Hex } from './helpers/app.mjs';
+import { assertRefused, cleanEnv, INDEX, makeApp, pool, ROOT, runNode, sha256Hex } from './helpers/app.mjs';
 import { runCli } from './helpers/cli.mjs';
 
 const KEYS = ['p256', 'p384', 'ed25519', 'rsa'];
@@ -200,4 +200,24 @@ t.test('usage errors exit 2', async (t) => {
   for (const flag of ['--key', '--keyless', '--identity-token-file', '--fulcio-url', '--rekor-url', '--tsa-url', '--tlog-upload', '--timeout', '--bundle', '--method', '--shard-size', '--ignore', '--package', '--policy']) {
     t.match(help.stdout, new RegExp(`\\n  ${flag} [^\\n]*\\n(?:[^\\n]*\\n)*? +trustload sign `), `--help explains ${flag} with an example`);
   }
+});
+
+t.test('the API: sign(path, options) writes what the command writes; unusable options are a TypeError', async (t) => {
+  const app = keyApp(t, 'p256', { files: { ...DIR_FILES, 'plugins/tool.mjs': "export const value = 'SIGNED file';\n" } });
+  app.write('api.mjs', `import { sign } from ${JSON.stringify(INDEX)};
+const file = await sign('plugins/tool.mjs', { key: 'keys/signing.pem', policy: 'trustload.policy.json' });
+const dir = await sign('plugins/acme', { key: 'keys/signing.pem' });
+console.log(JSON.stringify({ file: [file.kind, file.bundle, file.policy.decision, file.policy.rule], dir: [dir.kind, dir.bundle, dir.files] }));
+await sign('plugins/tool.mjs', { key: 'keys/signing.pem', keyless: true }).catch((err) => console.log(err.name, err.message));
+`);
+  const result = await runNode(app.dir, ['api.mjs'], { guard: false });
+  t.equal(result.code, 0, result.stderr);
+  const [json, error] = result.stdout.trim().split('\n');
+  t.same(JSON.parse(json), {
+    file: ['file', app.path('plugins/tool.mjs.sigstore.json'), 'verified', 'plugins'],
+    dir: ['directory', app.path('plugins/acme/manifest.sigstore.json'), 3],
+  });
+  t.equal(error, 'TypeError sign needs exactly one of --key PEM or --keyless');
+  const verified = await runCli(['verify', 'plugins'], { cwd: app.dir, env: cleanEnv() });
+  t.equal(verified.code, 0, `what the API signed verifies\n${verified.stderr}`);
 });

@@ -37,7 +37,7 @@ export function writeBundle(bundlePath: string, text: string): void {
     } catch {
       // never created, or already renamed: nothing of ours is left behind either way
     }
-    throw signingError(`cannot write the bundle ${bundlePath}: ${(err as Error).message}`, bundlePath);
+    throw signingError(`cannot write the bundle ${bundlePath}: ${(err as Error).message}`);
   }
   syncFolder(dirname(bundlePath));
 }
