@@ -2,12 +2,14 @@
 // `verify-blob --key` and in a real guarded process, for every key kind, for
 // files and directories; a tampered byte is refused; encrypted keys, readable
 // key files, failures that must leave nothing behind, and --policy.
+import { execFileSync } from 'node:child_process';
 import { createPrivateKey } from 'node:crypto';
 import { chmodSync, copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { assertRefused, cleanEnv, INDEX, makeApp, pool, ROOT, runNode, sha256Hex } from './helpers/app.mjs';
 import { runCli } from './helpers/cli.mjs';
+import { manifestStatement } from '../scripts/sign-manifest.mjs';
 
 const KEYS = ['p256', 'p384', 'ed25519', 'rsa'];
 const PASSPHRASE = 'correct horse battery staple 42';
@@ -220,4 +222,65 @@ await sign('plugins/tool.mjs', { key: 'keys/signing.pem', keyless: true }).catch
   t.equal(error, 'TypeError sign needs exactly one of --key PEM or --keyless');
   const verified = await runCli(['verify', 'plugins'], { cwd: app.dir, env: cleanEnv() });
   t.equal(verified.code, 0, `what the API signed verifies\n${verified.stderr}`);
+});
+
+t.test("a signed directory's statement is what model_signing signs, recomputed independently from the files", async (t) => {
+  const files = {
+    ...DIR_FILES,
+    'plugins/acme/data/weights.bin': Buffer.alloc(50, 7),
+    'plugins/acme/cache/tmp.txt': 'ignored\n',
+    'plugins/acme/.git/HEAD': 'ref: refs/heads/main\n',
+    'plugins/acme/.gitignore': 'cache\n',
+  };
+  for (const [name, args, shardSize] of [['files', [], undefined], ['shards', ['--method', 'shards', '--shard-size', '16'], 16]]) {
+    await t.test(name, async (t) => {
+      const app = keyApp(t, 'p256', { files });
+      const signed = await sign(app, ['plugins/acme', '--key', 'keys/signing.pem', '--ignore', 'cache', ...args]);
+      t.equal(signed.code, 0, signed.stderr);
+      const payload = JSON.parse(Buffer.from(JSON.parse(app.read('plugins/acme/manifest.sigstore.json')).dsseEnvelope.payload, 'base64'));
+      const expected = manifestStatement(app.path('plugins/acme'), { shardSize, ignorePaths: ['.git', '.github', '.gitattributes', '.gitignore', 'cache'] });
+      t.same(payload.subject, expected.subject, 'the subject digest over the resources');
+      t.same(payload.predicate.resources, expected.predicate.resources, 'every resource, in model_signing order');
+      const { ignore_paths: ignored, ...serialization } = payload.predicate.serialization;
+      const { ignore_paths: expectedIgnored, ...expectedSerialization } = expected.predicate.serialization;
+      t.same(serialization, expectedSerialization);
+      t.same([...ignored].sort(), [...expectedIgnored].sort(), 'ignore paths recorded: the defaults, --ignore and the bundle');
+      t.equal(payload.predicateType, 'https://model_signing/signature/v1.0');
+      const verified = await runCli(['verify', 'plugins/acme'], { cwd: app.dir, env: cleanEnv() });
+      t.equal(verified.code, 0, `verifies\n${verified.stderr}`);
+    });
+  }
+});
+
+t.test('--package: exactly what npm pack publishes is signed, packed and installed it loads under the guard; a bundle npm would leave out is refused', async (t) => {
+  const pkg = (files) => `${JSON.stringify({ name: 'acme-pkg', version: '1.0.0', type: 'module', main: 'index.mjs', files })}\n`;
+  const app = keyApp(t, 'p256', {
+    files: {
+      'plugins/pkg/package.json': pkg(['index.mjs', 'manifest.sigstore.json']),
+      'plugins/pkg/index.mjs': "export const value = 'SIGNED package';\n",
+      'plugins/pkg/notes.txt': 'not published\n',
+    },
+  });
+  const left = app.write('plugins/pkg/package.json', pkg(['index.mjs']));
+  const refused = await sign(app, ['plugins/pkg', '--key', 'keys/signing.pem', '--package']);
+  t.equal(refused.code, 1, 'the bundle would not be published: exit 1');
+  t.match(refused.stderr, /^trustload: ERR_TRUSTLOAD_SIGNING: npm pack would not publish manifest\.sigstore\.json from \S+plugins\/pkg/);
+  t.notOk(readdirSync(app.path('plugins/pkg')).includes('manifest.sigstore.json'), 'nothing written');
+
+  writeFileSync(left, pkg(['index.mjs', 'manifest.sigstore.json']));
+  const signed = await sign(app, ['plugins/pkg', '--key', 'keys/signing.pem', '--package']);
+  t.equal(signed.code, 0, signed.stderr);
+  const payload = JSON.parse(Buffer.from(JSON.parse(app.read('plugins/pkg/manifest.sigstore.json')).dsseEnvelope.payload, 'base64'));
+  t.same(payload.predicate.resources.map((r) => r.name), ['index.mjs', 'package.json'], 'what npm publishes, not notes.txt');
+
+  const packed = execFileSync('npm', ['pack', '--silent', '--pack-destination', app.dir], { cwd: app.path('plugins/pkg'), env: { ...cleanEnv(), npm_config_cache: app.path('.npm') }, encoding: 'utf8' }).trim();
+  const consumer = makeApp(t, { rules: [{ name: 'deps', files: 'node_modules/acme-pkg/**', signers: ['offline'] }] });
+  consumer.write('package.json', '{ "name": "consumer", "version": "1.0.0", "type": "module" }\n');
+  execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', '--silent', join(app.dir, packed)], { cwd: consumer.dir, env: { ...cleanEnv(), npm_config_cache: app.path('.npm') } });
+  consumer.write('host.mjs', "console.log((await import('acme-pkg')).value);\n");
+  const loaded = await runNode(consumer.dir, ['host.mjs']);
+  t.equal(loaded.code, 0, `the installed package loads under the guard\n${loaded.stderr}`);
+  t.equal(loaded.stdout, 'SIGNED package\n');
+  consumer.tamper('node_modules/acme-pkg/index.mjs');
+  assertRefused(t, await runNode(consumer.dir, ['host.mjs']), 'ERR_TRUSTLOAD_SIGNATURE', { rule: 'deps' });
 });

@@ -38,10 +38,10 @@ export async function signPath(target: string, signing: Signing, options: Checke
   try {
     isDirectory = statSync(path).isDirectory();
   } catch (err) {
-    throw signingError(`cannot sign ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (err as Error).message}`, path);
+    throw signingError(`cannot sign ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (err as Error).message}`);
   }
   if (!isDirectory && (options.package === true || options.bundle !== undefined || options.method !== undefined || (options.ignore?.length ?? 0) > 0)) {
-    throw signingError(`${path} is a file: --package, --bundle, --method, --shard-size and --ignore apply to directories`, path);
+    throw signingError(`${path} is a file: --package, --bundle, --method, --shard-size and --ignore apply to directories`);
   }
   let content: SignedContent;
   let bundlePath: string;
@@ -59,12 +59,12 @@ export async function signPath(target: string, signing: Signing, options: Checke
     bundlePath = `${path}.sigstore.json`;
     if (signing.key !== undefined && signing.witnesses.length > 0 && signingDigest(signing.key) !== 'sha256') {
       // @sigstore/sign logs message signatures as SHA-256 hashedrekord entries, which Rekor checks with the key.
-      throw signingError(`--tlog-upload of a file signed by a ${signing.key.asymmetricKeyDetails?.namedCurve ?? signing.key.asymmetricKeyType} key cannot be logged (Rekor's file entries take SHA-256 signatures): use a P-256 or RSA key, or no --tlog-upload`, path);
+      throw signingError(`--tlog-upload of ${path}: a file signed by a ${signing.key.asymmetricKeyDetails?.namedCurve ?? signing.key.asymmetricKeyType} key cannot be logged (Rekor's file entries take SHA-256 signatures): use a P-256 or RSA key, or no --tlog-upload`);
     }
     try {
       content = { kind: 'message', bytes: readArtifactFile(path) };
     } catch (err) {
-      throw err instanceof TrustloadError ? signingError(err.message, path) : err;
+      throw err instanceof TrustloadError ? signingError(err.message) : err;
     }
   }
   let text: string;
@@ -83,7 +83,7 @@ async function describe(dir: string, bundleName: string, options: CheckedOptions
   let files: string[] | undefined;
   if (options.package === true) {
     if (!(await wouldPublish(dir, bundleName))) {
-      throw signingError(`npm pack would not publish ${bundleName} from ${dir} (its package.json "files" or .npmignore leaves it out): add it, so what npm installs carries its signature`, dir);
+      throw signingError(`npm pack would not publish ${bundleName} from ${dir} (its package.json "files" or .npmignore leaves it out): add it, so what npm installs carries its signature`);
     }
     files = await packageFiles(dir);
   }
@@ -97,7 +97,7 @@ async function describe(dir: string, bundleName: string, options: CheckedOptions
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
     });
   } catch (err) {
-    if (err instanceof TrustloadError) throw err.code === ErrorCodes.SIGNING ? err : signingError(`cannot sign ${dir}: ${err.message}`, dir);
-    throw signingError(`cannot sign ${dir}: ${(err as Error).message}`, dir);
+    if (err instanceof TrustloadError) throw err.code === ErrorCodes.SIGNING ? err : signingError(`cannot sign ${dir}: ${err.path === undefined ? '' : `${err.path}: `}${err.message}`);
+    throw signingError(`cannot sign ${dir}: ${(err as Error).message}`);
   }
 }

@@ -6,8 +6,8 @@ import { ErrorCodes, TrustloadError } from '../errors.js';
  * and some of them (@sigstore/sign's "invalid identity token: <token>")
  * echo the secret they were given.
  */
-export function signingError(message: string, path?: string): TrustloadError {
-  return new TrustloadError(ErrorCodes.SIGNING, message, path === undefined ? {} : { path });
+export function signingError(message: string): TrustloadError {
+  return new TrustloadError(ErrorCodes.SIGNING, message);
 }
 
 /** `text` with every secret (and each dot-separated part of a JWT, which is as good as the whole) replaced. */
