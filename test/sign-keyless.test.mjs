@@ -132,6 +132,12 @@ t.test("GitHub Actions' token endpoint: audience=sigstore added to its query, th
   t.equal(failed.code, 1);
   t.match(failed.stderr, /^trustload: ERR_TRUSTLOAD_SIGNING: GitHub Actions' token endpoint at http:\/\/127\.0\.0\.1:\d+\/actions\/token answered HTTP 500: check that the job has "permissions: id-token: write"\n$/);
   assertNoSecrets(t, app.dir, [failed], [env.ACTIONS_ID_TOKEN_REQUEST_TOKEN]);
+
+  instance.fail('token', 'hang');
+  const hung = await sign(app, ['plugins/tool.mjs', '--keyless', ...SERVICES, '--timeout', '2'], env);
+  t.equal(hung.code, 1, 'a hung token endpoint: exit 1');
+  t.match(hung.stderr, /^trustload: ERR_TRUSTLOAD_SIGNING: GitHub Actions' token endpoint at \S+ did not answer within 2 s \(--timeout\): check the network and try again\n$/);
+  t.same(temporaryFiles(app.dir), [], 'no temporary file left');
 });
 
 t.test('no token anywhere: a clear error naming the three sources, before any request', async (t) => {
