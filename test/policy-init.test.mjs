@@ -152,6 +152,14 @@ t.test('--github-*: one workflow on version tags of one repository, pinned by nu
   t.match(read.stderr, /ERR_TRUSTLOAD_UNTRUSTED_SIGNER/);
 });
 
+t.test('--out in a linked folder: paths are relative to the real folder the loader anchors them at', async (t) => {
+  const app = appFolder(t);
+  mkdirSync(app.path('real/app'), { recursive: true });
+  symlinkSync(app.path('real/app'), app.path('link'));
+  const policy = await initOk(t, app, ['--files', 'plugins/**', '--key', 'keys/release.pub.pem', '--out', 'link/trustload.policy.json'], 'link/trustload.policy.json');
+  t.equal(policy.trust.keys.release.path, '../../keys/release.pub.pem', 'from real/app, not from link');
+});
+
 t.test('never overwrites: an existing file, or a link planted where the policy goes', async (t) => {
   const app = appFolder(t);
   app.write('trustload.policy.json', 'mine\n');

@@ -1,5 +1,5 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
-import { basename, dirname, relative, resolve, sep } from 'node:path';
+import { closeSync, openSync, realpathSync, writeSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ErrorCodes } from '../errors.js';
 import { MAX_BUNDLE_BYTES, readFileLimited } from '../io/read.js';
@@ -80,7 +80,8 @@ export function policyInit(args: string[], io: Io): number {
   if (positionals.length > 0) throw new UsageError(`policy init takes no arguments, only options (got "${positionals[0]}"; see trustload policy init --help)`);
   if (values.files === undefined) throw new UsageError('policy init needs --files GLOB: the files the policy protects, e.g. --files \'plugins/**\'');
   const out = resolve(values.out ?? 'trustload.policy.json');
-  const folder = dirname(out);
+  // Real, as the loader anchors paths at the policy's real folder: a path made relative to a linked one would point elsewhere.
+  const folder = realFolder(dirname(out));
   const forms = [values.key !== undefined, values.issuer !== undefined || values.identity !== undefined || values['identity-pattern'] !== undefined, GITHUB_FLAGS.some((f) => values[f] !== undefined)];
   if (forms.filter(Boolean).length !== 1) {
     throw new UsageError('policy init needs exactly one signer: --key PUB.pem, or --issuer with --identity or --identity-pattern, or --github-repository with --github-workflow (see trustload policy init --help)');
@@ -120,10 +121,18 @@ export function policyInit(args: string[], io: Io): number {
   // The same validation a guarded process runs at start-up, before anything is written.
   loadPolicyObject(policy, folder);
   const text = `${JSON.stringify(policy, null, 2)}\n`;
-  writeNew(out, text);
+  writeNew(join(folder, basename(out)), text);
   io.out(`wrote ${out} (sha256 ${sha256Hex(Buffer.from(text))}):\n${text}`);
   io.out(nextSteps(out, policy.rules[0]!.files as string, values.key));
   return EXIT_VERIFIED;
+}
+
+function realFolder(dir: string): string {
+  try {
+    return realpathSync(dir);
+  } catch (err) {
+    throw new UsageError(`cannot write the policy into ${dir}: ${(err as Error).message}`);
+  }
 }
 
 /** Reads a file named on the command line once: its digest and its check are of the same bytes. */
