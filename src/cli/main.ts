@@ -10,7 +10,7 @@ Commands:
   verify [PATH...]                               check files and signed directories against the policy
   verify-blob FILE_OR_DIGEST --bundle FILE ...   verify one artifact against one bundle
   inspect BUNDLE                                 show what a bundle claims (no verification)
-  policy check | explain PATH                    validate the policy; say what applies to a path
+  policy check | explain PATH | init             validate the policy; say what applies to a path; write a starting one
 
 Run trustload COMMAND --help for a command's options.
 Exit codes: 0 verified, 1 refused or not verified, 2 usage or policy error.
