@@ -134,6 +134,9 @@ t.test('shards of 1,000 bytes on files of 0, 1, 999, 1000, 1001 and 5000 bytes',
     t.match(await refusal(t, dir, { method: 'shards', shardSize }), { code: 'ERR_TRUSTLOAD_POLICY', message: /shard size/ }, `shard size ${shardSize}`);
   }
   t.match(await refusal(t, dir, { method: 'files', shardSize: 1000 }), { code: 'ERR_TRUSTLOAD_POLICY' }, 'a shard size without shards');
+  writeFileSync(join(dir, 'c:1.bin'), 'x');
+  t.match(await refusal(t, dir, { method: 'shards', shardSize: 1000 }), { code: 'ERR_TRUSTLOAD_UNSUPPORTED_LOAD', path: join(dir, 'c:1.bin'), message: /colon/ }, 'a name with a colon cannot be a shard name');
+  t.equal(JSON.parse((await describeDirectory(dir, { method: 'files', bundleName: 'model.sig' })).statement).predicate.resources[0].name, 'c:1.bin', 'but can be listed by "files"');
   const onlyEmpty = tree(t, { 'empty.bin': '', '.gitignore': 'x\n' });
   t.match(await refusal(t, onlyEmpty, { method: 'shards', shardSize: 1000 }), { code: 'ERR_TRUSTLOAD_MISSING_FILE', message: /nothing to sign/ }, 'no resource at all: our verifier refuses an empty manifest');
 });

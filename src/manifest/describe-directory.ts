@@ -50,6 +50,11 @@ export async function describeDirectory(dir: string, options: DescribeOptions): 
   const shardSize = shardSizeOf(options);
   const ignorePaths = recordedIgnores(options.bundleName, options.ignorePaths ?? []);
   const names = (options.files === undefined ? listFilesToSign(root, ignorePaths) : checkFilesToSign(root, options.files, ignorePaths)).sort(compareNames);
+  const colon = shardSize === undefined ? undefined : names.find((name) => name.includes(':'));
+  if (colon !== undefined) {
+    // A shard is named PATH:START:END, and verifiers (model_signing's and ours) split that name at every colon.
+    throw new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, 'a file name with a colon cannot be signed with method "shards" (no verifier could read its shard names): rename it, ignore it, or use method "files"', { path: join(root, colon) });
+  }
 
   const digests = new Map<string, { ranges: readonly Range[]; digests: readonly Buffer[] }>();
   const targets = names.map((name): HashTarget => {
