@@ -79,21 +79,10 @@ export async function describeDirectory(dir: string, options: DescribeOptions): 
   // Hashed files are the ones listed; a file added or removed meanwhile would make the manifest describe no moment of the directory.
   if (options.files === undefined) requireSameListing(names, listFilesToSign(root, ignorePaths).sort(compareNames), root);
 
-  const algorithm = shardSize === undefined ? 'sha256' : `sha256-sharded-${shardSize}`;
-  const resources: { name: string; algorithm: string; digest: string }[] = [];
-  let bytes = 0;
-  for (const name of names) {
-    const file = digests.get(name)!;
-    file.ranges.forEach(({ start, end }, i) => {
-      resources.push({ name: shardSize === undefined ? name : `${name}:${start}:${end}`, algorithm, digest: file.digests[i]!.toString('hex') });
-      bytes += end - start;
-    });
-  }
+  const { resources, subject, files, bytes } = resourcesOf(names, digests, shardSize);
   if (resources.length === 0) {
     throw new TrustloadError(ErrorCodes.MISSING_FILE, `nothing to sign: no ${shardSize === undefined ? '' : 'non-empty '}file below the directory but ignored ones (a manifest lists at least one)`, { path: root });
   }
-  const subject = createHash('sha256');
-  for (const r of resources) subject.update(Buffer.from(r.digest, 'hex'));
   // Keys in model_signing's order (signing.Payload, manifest._FileSerialization / _ShardSerialization).
   const serialization =
     shardSize === undefined
@@ -101,12 +90,30 @@ export async function describeDirectory(dir: string, options: DescribeOptions): 
       : { method: 'shards', hash_type: 'sha256', shard_size: shardSize, allow_symlinks: false, ignore_paths: ignorePaths };
   const statement = {
     _type: 'https://in-toto.io/Statement/v1',
-    subject: [{ name: basename(root), digest: { sha256: subject.digest('hex') } }],
+    subject: [{ name: basename(root), digest: { sha256: subject } }],
     predicateType: PREDICATE_V1,
     predicate: { serialization, resources },
   };
-  const files = names.filter((name) => digests.get(name)!.ranges.length > 0).length;
   return { statement: Buffer.from(JSON.stringify(statement)), files, bytes };
+}
+
+/** The resources in `names`' order (a file's shards in offset order), and the subject digest over their raw digests in that order. */
+function resourcesOf(names: readonly string[], hashed: ReadonlyMap<string, { ranges: readonly Range[]; digests: readonly Buffer[] }>, shardSize: number | undefined) {
+  const algorithm = shardSize === undefined ? 'sha256' : `sha256-sharded-${shardSize}`;
+  const resources: { name: string; algorithm: string; digest: string }[] = [];
+  const subject = createHash('sha256');
+  let files = 0;
+  let bytes = 0;
+  for (const name of names) {
+    const { ranges, digests } = hashed.get(name)!;
+    if (ranges.length > 0) files++;
+    ranges.forEach(({ start, end }, i) => {
+      resources.push({ name: shardSize === undefined ? name : `${name}:${start}:${end}`, algorithm, digest: digests[i]!.toString('hex') });
+      subject.update(digests[i]!);
+      bytes += end - start;
+    });
+  }
+  return { resources, subject: subject.digest('hex'), files, bytes };
 }
 
 /** model_signing refuses a model path that is a link; a missing path or a file is no directory to sign. */
