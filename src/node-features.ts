@@ -178,13 +178,14 @@ export interface ProcessStartBindings {
  */
 export function processStartBindings(): ProcessStartBindings {
   const binding = (process as unknown as { binding: (name: string) => Record<string, unknown> }).binding;
-  const quiet = process.noDeprecation;
-  process.noDeprecation = true;
+  // Under --no-deprecation it is already true, and read-only: assigning would throw.
+  const before = process.noDeprecation;
+  if (before !== true) process.noDeprecation = true;
   try {
     const processWrap = binding.call(process, 'process_wrap') as { Process: { prototype: Record<string, unknown> } };
     return { processPrototype: processWrap.Process.prototype, spawnSync: binding.call(process, 'spawn_sync') };
   } finally {
-    process.noDeprecation = quiet;
+    if (before !== true) process.noDeprecation = before;
   }
 }
 

@@ -1,8 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { guardChildren } from './children/guard-children.js';
+import { removeWhenProcessEnds, writeTemporaryPolicy, type TemporaryPolicy } from './children/temporary-policy.js';
 import { workerPin } from './children/workers.js';
 import { environment } from './environment.js';
 import { ErrorCodes, TrustloadError } from './errors.js';
@@ -21,6 +20,8 @@ export interface RegisterOptions {
   policy?: string | Policy;
   /** For a policy object: the folder its relative paths and globs are anchored at. */
   baseDir?: string;
+  /** No line on stderr when the guard refuses a load (the host reports the error it catches); `trustload:decision` still fires. */
+  quiet?: boolean;
 }
 
 // dist/*.js sits one folder below the package root, where register.mjs is.
@@ -42,13 +43,26 @@ export function register(options: RegisterOptions = {}): void {
   if (!isSupportedNode() || !hasRegisterHooks) {
     throw new TrustloadError(ErrorCodes.POLICY, `Node.js ${process.versions.node} is not supported: trustload needs ${SUPPORTED_NODE_RANGE}`);
   }
-  const loaded = loadPolicy(options);
-  if (registered !== undefined) {
-    if (registered.loaded.sha256 === loaded.sha256) return;
-    throw new TrustloadError(ErrorCodes.POLICY, `trustload is already running with policy ${registered.loaded.file}; a process has one policy`);
+  const { loaded, temporary } = loadPolicy(options);
+  try {
+    if (registered !== undefined) {
+      if (registered.loaded.sha256 === loaded.sha256) {
+        temporary?.remove(); // the running guard's own copy is the one its children use
+        return;
+      }
+      throw new TrustloadError(ErrorCodes.POLICY, `trustload is already running with policy ${registered.loaded.file}; a process has one policy`);
+    }
+    start(loaded, Object.hasOwn(options, 'quiet') && options.quiet === true);
+  } catch (err) {
+    temporary?.remove();
+    throw err;
   }
+  if (temporary !== undefined) removeWhenProcessEnds(temporary);
+}
+
+function start(loaded: LoadedPolicy, quiet: boolean): void {
   const mode = resolveMode(loaded);
-  const guard = Guard.forPolicy(loaded, mode);
+  const guard = Guard.forPolicy(loaded, mode, quiet);
   guard.requireForProtectedLoads(disableCompileCache(mode === 'enforce'));
   const onChildBuiltin = guardChildren(guard, REGISTER_PATH);
   const onNativeBuiltin = guardNativeBuiltins(guard);
@@ -76,7 +90,7 @@ export function register(options: RegisterOptions = {}): void {
 export function activeGuard(): Guard {
   if (registered !== undefined) return registered;
   if (apiOnly === undefined) {
-    const loaded = loadPolicy({});
+    const { loaded } = loadPolicy({});
     apiOnly = Guard.forPolicy(loaded, resolveMode(loaded));
   }
   return apiOnly;
@@ -87,7 +101,8 @@ function runsEvalCode(execArgv: readonly string[]): boolean {
   return execArgv.some((arg) => /^--(?:eval|print)(?:=|$)/.test(arg) || /^-[A-Za-z]*[ep][A-Za-z]*$/.test(arg));
 }
 
-function loadPolicy(options: RegisterOptions): LoadedPolicy {
+/** The policy to run, and for a policy object the file written for children (see writeTemporaryPolicy). */
+function loadPolicy(options: RegisterOptions): { loaded: LoadedPolicy; temporary?: TemporaryPolicy } {
   const pin = environment.TRUSTLOAD_POLICY_SHA256 || undefined;
   // Own fields only: an option left out must not be read from a polluted Object.prototype.
   const policyOption = Object.hasOwn(options, 'policy') ? options.policy : undefined;
@@ -95,17 +110,21 @@ function loadPolicy(options: RegisterOptions): LoadedPolicy {
   if (policyOption === undefined) {
     // A worker the guard started runs the policy its parent pinned, whatever the environment it shares or copied says.
     const worker = workerPin(process.execArgv, REGISTER_PATH);
-    return worker === undefined ? loadPolicyFile(policyPathFromEnv(environment), pin) : loadPolicyFile(worker.policyFile, worker.policySha256);
+    return { loaded: worker === undefined ? loadPolicyFile(policyPathFromEnv(environment), pin) : loadPolicyFile(worker.policyFile, worker.policySha256) };
   }
-  if (typeof policyOption === 'string') return loadPolicyFile(resolve(policyOption), pin);
+  if (typeof policyOption === 'string') return { loaded: loadPolicyFile(resolve(policyOption), pin) };
   if (baseDir === undefined) {
     throw new TrustloadError(ErrorCodes.POLICY, 'register({ policy }) with a policy object needs baseDir: the folder its paths and globs are anchored at');
   }
   // Children get the object as a pinned file; its baseDir keeps globs anchored where they were.
   const { policy, baseDir: anchor } = loadPolicyObject(policyOption, baseDir);
-  const file = join(mkdtempSync(join(tmpdir(), 'trustload-')), 'policy.json');
-  writeFileSync(file, `${JSON.stringify({ ...policy, baseDir: anchor }, null, 2)}\n`, { mode: 0o600 });
-  return loadPolicyFile(file);
+  const temporary = writeTemporaryPolicy(`${JSON.stringify({ ...policy, baseDir: anchor }, null, 2)}\n`);
+  try {
+    return { loaded: loadPolicyFile(temporary.file), temporary };
+  } catch (err) {
+    temporary.remove();
+    throw err;
+  }
 }
 
 /** TRUSTLOAD_MODE=permissive needs the policy's consent; it never makes anything stricter loose by itself. */

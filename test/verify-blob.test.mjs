@@ -1,6 +1,9 @@
 // `trustload verify-blob`: what verifies (every good fixture, both trusted
-// root spellings, JSON output, identity patterns, sha256:<hex> input, the
+// root spellings, JSON output, identity and issuer patterns, cosign's GitHub
+// workflow flags, sha256:<hex> and standard input, detached signatures, the
 // OpenSSF model-signing bundles) and the usage errors that exit 2.
+import { execFile } from 'node:child_process';
+import { createPrivateKey, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
@@ -15,13 +18,16 @@ import {
   keyArgs,
   keylessArgs,
   MODEL_SIGNING,
+  privateKey,
   PRIVATE_ROOT,
   PRIVATE_ROOT_V02,
   publicKey,
   runCases,
   sha256Hex,
+  tempDir,
+  writeIn,
 } from './helpers/fixtures.mjs';
-import { sharedTestdataMissing } from './helpers/cli.mjs';
+import { CLI, FIXTURES, sharedTestdataMissing } from './helpers/cli.mjs';
 
 const DIGEST = `sha256:${sha256Hex(readFileSync(ARTIFACT))}`;
 const ROOTS = { 'v0.1 media type': PRIVATE_ROOT, 'v0.2 media type': PRIVATE_ROOT_V02 };
@@ -215,6 +221,176 @@ else {
   });
 }
 
+// cosign's keyless flags beyond identity and issuer: fixtures/workflow's certificate carries all five
+// deprecated GitHub workflow extensions (fixtures/workflow/README.md), the main fixtures' lack the name (.4).
+{
+  const dir = join(FIXTURES, 'workflow');
+  const { artifact, bundle } = { artifact: join(dir, 'hello.txt'), bundle: join(dir, 'hello.txt.sigstore.json') };
+  const root = join(dir, 'trusted_root.json');
+  const workflow = {
+    repository: 'acme/plugins',
+    ref: 'refs/tags/v1.2.3',
+    sha: 'fedcba9876543210fedcba9876543210fedcba98',
+    trigger: 'release',
+    name: 'Release plugins',
+  };
+  const flag = (name, value) => [`--certificate-github-workflow-${name}`, value];
+  const all = Object.entries(workflow).flatMap(([name, value]) => flag(name, value));
+  cases.push({
+    name: 'every --certificate-github-workflow-* flag matches its deprecated extension',
+    args: keylessArgs(artifact, bundle, { root, extra: [...all, '--json'] }),
+    check: (t, r) => {
+      t.equal(r.code, 0, r.stderr);
+      t.match(JSON.parse(r.stdout).signer.claims, {
+        githubWorkflowRepository: workflow.repository,
+        githubWorkflowRef: workflow.ref,
+        githubWorkflowSha: workflow.sha,
+        githubWorkflowTrigger: workflow.trigger,
+        githubWorkflowName: workflow.name,
+      });
+    },
+  });
+  const wrong = {
+    repository: ['acme/plugins-evil', 'https://github.com/acme/plugins'],
+    ref: ['refs/heads/main'],
+    sha: ['0123456789abcdef0123456789abcdef01234567'],
+    trigger: ['push'],
+    name: ['Release', 'release plugins'],
+  };
+  for (const [name, values] of Object.entries(wrong)) {
+    for (const value of values) {
+      cases.push({
+        name: `a wrong --certificate-github-workflow-${name} (${value}) refuses`,
+        args: keylessArgs(artifact, bundle, { root, extra: flag(name, value) }),
+        check: (t, r) => assertRefused(t, r, 'ERR_TRUSTLOAD_UNTRUSTED_SIGNER', { message: `found githubWorkflow` }),
+      });
+    }
+  }
+  cases.push({
+    name: '--certificate-github-workflow-name refuses a certificate without that extension',
+    args: keylessArgs(fixture('keyless').artifact, fixture('keyless').bundle, { extra: flag('name', 'Release') }),
+    check: (t, r) => assertRefused(t, r, 'ERR_TRUSTLOAD_UNTRUSTED_SIGNER', { message: /githubWorkflowName=\(absent\)/ }),
+  });
+  cases.push({
+    name: 'the main fixtures carry the other four extensions (keyless, main branch push)',
+    args: keylessArgs(fixture('keyless').artifact, fixture('keyless').bundle, {
+      extra: [...flag('repository', 'acme/plugins'), ...flag('ref', 'refs/heads/main'), ...flag('trigger', 'push'), ...flag('sha', '0123456789abcdef0123456789abcdef01234567')],
+    }),
+    check: (t, r) => assertVerified(t, r, SIGNED_BY_IDENTITY),
+  });
+  const issuerRegexp = (pattern) => keylessArgs(artifact, bundle, { root, issuer: null, extra: ['--certificate-oidc-issuer-regexp', pattern] });
+  cases.push({
+    name: 'an anchored --certificate-oidc-issuer-regexp matches the issuer',
+    args: issuerRegexp('^https://token\\.actions\\.githubusercontent\\.com$'),
+    check: (t, r) => assertVerified(t, r, SIGNED_BY_IDENTITY),
+  });
+  cases.push({
+    name: 'a --certificate-oidc-issuer-regexp matching another issuer refuses',
+    args: issuerRegexp('^https://accounts\\.google\\.com$'),
+    check: (t, r) => assertRefused(t, r, 'ERR_TRUSTLOAD_UNTRUSTED_SIGNER'),
+  });
+  cases.push({
+    name: 'a --certificate-oidc-issuer-regexp alternation is matched whole (^a|b$ cannot match a prefix)',
+    args: issuerRegexp('^https://token|nothing$'),
+    check: (t, r) => assertRefused(t, r, 'ERR_TRUSTLOAD_UNTRUSTED_SIGNER'),
+  });
+}
+
+// `-`: the artifact from standard input, through a real pipe.
+function pipeInto(args, input) {
+  return () =>
+    new Promise((resolve) => {
+      const child = execFile(process.execPath, [CLI, ...args], { encoding: 'utf8' }, (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
+      });
+      child.stdin.on('error', () => {}); // a refusal may close the pipe before everything is written
+      child.stdin.end(input);
+    });
+}
+{
+  const { bundle } = fixture('keyless');
+  cases.push({
+    name: '- reads the artifact from standard input (keyless)',
+    run: pipeInto(keylessArgs('-', bundle), readFileSync(ARTIFACT)),
+    check: (t, r) => {
+      assertVerified(t, r, SIGNED_BY_IDENTITY);
+      t.match(r.stdout, 'verified standard input');
+    },
+  });
+  cases.push({
+    name: '- with other bytes on standard input refuses',
+    run: pipeInto(keylessArgs('-', bundle), Buffer.from('hello, trustload?\n')),
+    check: (t, r) => assertRefused(t, r, 'ERR_TRUSTLOAD_SIGNATURE'),
+  });
+  cases.push({
+    name: '- with a key bundle (key-p256)',
+    run: pipeInto(keyArgs('-', fixture('key-p256').bundle, publicKey('p256')), readFileSync(ARTIFACT)),
+    check: (t, r) => assertVerified(t, r, /signed by key/),
+  });
+}
+
+// cosign's detached form: --signature FILE (base64, as cosign writes it) with --key, offline.
+{
+  const dir = tempDir();
+  const bytes = readFileSync(ARTIFACT);
+  const detached = (key) => {
+    const privateKeyObject = createPrivateKey(readFileSync(privateKey(key)));
+    const digest = key === 'ed25519' ? null : key === 'p384' ? 'sha384' : 'sha256';
+    return writeIn(dir, `${key}.sig`, `${sign(digest, bytes, privateKeyObject).toString('base64')}\n`);
+  };
+  const detachedArgs = (target, signature, key, extra = ['--insecure-ignore-tlog']) => ['verify-blob', target, '--signature', signature, '--key', publicKey(key), ...extra];
+  for (const key of ['p256', 'p384', 'ed25519', 'rsa']) {
+    cases.push({
+      name: `--signature (detached, ${key}) verifies with --key and --insecure-ignore-tlog`,
+      args: detachedArgs(ARTIFACT, detached(key), key),
+      check: (t, r) => assertVerified(t, r, new RegExp(`signed by key .*${key}\\.pub\\.pem`)),
+    });
+  }
+  const p256 = detached('p256');
+  cases.push({
+    name: '--signature verifies a sha256:<hex> digest (ECDSA P-256)',
+    args: detachedArgs(DIGEST, p256, 'p256'),
+    check: (t, r) => assertVerified(t, r),
+  });
+  cases.push({
+    name: '--signature over other bytes refuses',
+    args: detachedArgs(writeIn(dir, 'tampered.txt', Buffer.concat([bytes, Buffer.from('!')])), p256, 'p256'),
+    check: (t, r) => assertRefused(t, r, 'ERR_TRUSTLOAD_SIGNATURE'),
+  });
+  cases.push({
+    name: '--signature with another key refuses',
+    args: detachedArgs(ARTIFACT, p256, 'rsa'),
+    check: (t, r) => assertRefused(t, r, 'ERR_TRUSTLOAD_SIGNATURE'),
+  });
+  cases.push({
+    name: '--signature that is not base64 refuses as a bad bundle',
+    args: detachedArgs(ARTIFACT, writeIn(dir, 'raw.sig', sign('sha256', bytes, createPrivateKey(readFileSync(privateKey('p256'))))), 'p256'),
+    check: (t, r) => assertRefused(t, r, 'ERR_TRUSTLOAD_BAD_BUNDLE', { message: /not base64/ }),
+  });
+  cases.push({
+    name: '--signature that does not exist refuses as no bundle',
+    args: detachedArgs(ARTIFACT, join(dir, 'absent.sig'), 'p256'),
+    check: (t, r) => assertRefused(t, r, 'ERR_TRUSTLOAD_NO_BUNDLE'),
+  });
+  const usage = (name, args, message) => cases.push({ name: `usage: ${name}`, args, check: (t, r) => assertUsage(t, r, message) });
+  usage('--signature without --insecure-ignore-tlog says why', detachedArgs(ARTIFACT, p256, 'p256', []), /--insecure-ignore-tlog: a detached signature carries no transparency log entry/);
+  usage('--signature with --certificate is refused with how to make a bundle', ['verify-blob', ARTIFACT, '--signature', p256, '--certificate', publicKey('p256'), '--certificate-identity', IDENTITY, '--certificate-oidc-issuer', ISSUER], /no proof of when it was made.*cosign sign-blob --bundle/);
+  usage('--signature with an identity and no --key is refused the same way', ['verify-blob', ARTIFACT, '--signature', p256, '--certificate-identity', IDENTITY, '--certificate-oidc-issuer', ISSUER], /--signature needs --key: .*no proof of when it was made/);
+  usage('--signature with --bundle', [...detachedArgs(ARTIFACT, p256, 'p256'), '--bundle', fixture('key-p256').bundle], /either --bundle or --signature/);
+  usage('--signature with --trusted-root', [...detachedArgs(ARTIFACT, p256, 'p256'), '--trusted-root', PRIVATE_ROOT], /no --trusted-root/);
+}
+
+// Usage errors of the new keyless flags.
+{
+  const { artifact, bundle } = fixture('keyless');
+  const usage = (name, args, message) => cases.push({ name: `usage: ${name}`, args, check: (t, r) => assertUsage(t, r, message) });
+  usage('--certificate-oidc-issuer-regexp without ^ and $ says why', keylessArgs(artifact, bundle, { issuer: null, extra: ['--certificate-oidc-issuer-regexp', 'githubusercontent'] }), /--certificate-oidc-issuer-regexp must start with \^ and end with \$: the pattern must match the whole value/);
+  usage('--certificate-identity-regexp without ^ and $ says why', keylessArgs(artifact, bundle, { identity: null, extra: ['--certificate-identity-regexp', 'acme/plugins'] }), /must match the whole value/);
+  usage('both --certificate-oidc-issuer and its regexp', keylessArgs(artifact, bundle, { extra: ['--certificate-oidc-issuer-regexp', '^x$'] }), /exactly one of --certificate-oidc-issuer/);
+  usage('a workflow flag with --key', keyArgs(artifact, fixture('key-p256').bundle, publicKey('p256'), { extra: ['--certificate-github-workflow-repository', 'acme/plugins'] }), /keyless signatures only/);
+  usage('an issuer regexp with --key', keyArgs(artifact, fixture('key-p256').bundle, publicKey('p256'), { extra: ['--certificate-oidc-issuer-regexp', '^x$'] }), /keyless signatures only/);
+}
+
 // Usage errors: exit 2, one line, before anything is verified.
 {
   const { artifact, bundle } = fixture('keyless');
@@ -246,7 +422,7 @@ cases.push({
   args: ['verify-blob', '--help'],
   check: (t, r) => {
     t.equal(r.code, 0);
-    for (const flag of ['--bundle', '--certificate-identity', '--certificate-identity-regexp', '--certificate-oidc-issuer', '--key', '--trusted-root', '--insecure-ignore-tlog', '--json']) {
+    for (const flag of ['--bundle', '--certificate-identity', '--certificate-identity-regexp', '--certificate-oidc-issuer', '--certificate-oidc-issuer-regexp', '--certificate-github-workflow-repository', '--signature', '--key', '--trusted-root', '--insecure-ignore-tlog', '--json']) {
       t.match(r.stdout, flag);
     }
   },

@@ -372,10 +372,15 @@ export class StartJudge {
     return false;
   }
 
+  /** A refusal's line on stderr (see Guard.announce). */
+  announce(error: TrustloadError): void {
+    this.guard.announce(error);
+  }
+
   /** Throws in enforce mode; warns in permissive mode. */
   #refuse(error: TrustloadError): void {
     if (this.guard.mode === 'enforce') {
-      process.stderr.write(`trustload: ${error.describe()}\n`);
+      this.announce(error);
       throw error;
     }
     process.stderr.write(`trustload: WARNING: ${error.describe()} (started anyway: permissive mode)\n`);

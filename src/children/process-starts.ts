@@ -31,7 +31,7 @@ export function guardProcessStarts(pinned: PinnedEnvironment, judge: StartJudge,
     },
   );
   guardExecve(pinned, judge, enforce);
-  refuseBindings(enforce);
+  refuseBindings(enforce, judge);
 }
 
 /**
@@ -70,7 +70,7 @@ function guardExecve(pinned: PinnedEnvironment, judge: StartJudge, enforce: bool
   const channel = diagnostics.channel('process.execve');
   (process as unknown as { execve: AnyFunction }).execve = function guardedExecve(this: unknown, file: unknown, args: unknown = [], env: unknown = pinned.live) {
     // Node publishes the final arguments to subscribers, which may change them after this check.
-    if (channel.hasSubscribers) refuse(new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, 'process.execve with a process.execve diagnostics subscriber cannot be checked'), enforce);
+    if (channel.hasSubscribers) refuse(new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, 'process.execve with a process.execve diagnostics subscriber cannot be checked'), enforce, judge);
     if (typeof env !== 'object' || env === null) throw new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, 'process.execve needs an environment object');
     const checked = checkStart({ file, args, cwd: undefined, envPairs: envPairs(env as Record<string, unknown>) }, pinned, judge);
     // No prototype: nothing inherited is read as a variable, and no getter runs between the check and the exec.
@@ -86,13 +86,13 @@ function guardExecve(pinned: PinnedEnvironment, judge: StartJudge, enforce: bool
 }
 
 /** The raw bindings start processes the wrappers above cannot see coming (their objects are wrapped, but not every use). */
-function refuseBindings(enforce: boolean): void {
+function refuseBindings(enforce: boolean, judge: StartJudge): void {
   const processWithBinding = process as unknown as { binding: (name: string) => unknown };
   const binding = processWithBinding.binding;
   processWithBinding.binding = function guardedBinding(this: unknown, name: unknown) {
     const id = String(name);
     if (id === 'spawn_sync' || id === 'process_wrap') {
-      refuse(new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, `process.binding('${id}') starts processes outside child_process`), enforce);
+      refuse(new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, `process.binding('${id}') starts processes outside child_process`), enforce, judge);
     }
     return binding.call(this ?? process, id);
   };
@@ -104,9 +104,9 @@ function lockMethod(target: Record<string, unknown>, name: string, wrap: (origin
   Object.defineProperty(target, name, { value: wrap(original), writable: false, configurable: false, enumerable: true });
 }
 
-function refuse(error: TrustloadError, enforce: boolean): void {
+function refuse(error: TrustloadError, enforce: boolean, judge: StartJudge): void {
   if (enforce) {
-    process.stderr.write(`trustload: ${error.describe()}\n`);
+    judge.announce(error);
     throw error;
   }
   process.stderr.write(`trustload: WARNING: ${error.describe()} (allowed: permissive mode)\n`);

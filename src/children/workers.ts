@@ -31,7 +31,7 @@ export function guardWorkers(workerThreads: typeof WorkerThreads, pinned: Pinned
   const enforce = pinned.policy.mode === 'enforce';
   const refuse = (error: TrustloadError): void => {
     if (enforce) {
-      process.stderr.write(`trustload: ${error.describe()}\n`);
+      judge.announce(error);
       throw error;
     }
     process.stderr.write(`trustload: WARNING: ${error.describe()} (started anyway: permissive mode)\n`);

@@ -14,7 +14,7 @@ Commands:
   inspect BUNDLE                                 show what a bundle claims (no verification)
   sign PATH... (--key PEM | --keyless)           sign files and directories
   keygen NAME                                    write a key pair for signing with --key
-  policy check | explain PATH                    validate the policy; say what applies to a path
+  policy check | explain PATH | init             validate the policy; say what applies to a path; write a starting one
 
 Run trustload COMMAND --help for a command's options.
 Exit codes: 0 verified, 1 refused or not verified, 2 usage or policy error.

@@ -12,12 +12,14 @@ import { PUBLIC_GOOD_ROOT, type PolicySigner } from '../policy/schema.js';
 import { parseCaPem } from '../trust/cas.js';
 import { readTrustFiles } from '../trust/read-trust.js';
 import { loadCliPolicy } from './policy-guard.js';
+import { policyInit } from './policy-init.js';
 import { ruleWarnings } from './policy-warnings.js';
 import { EXIT_USAGE, EXIT_VERIFIED, UsageError, type Io } from './output.js';
 
 export const POLICY_HELP = `Usage:
   trustload policy check [--policy FILE] [--json]
   trustload policy explain PATH [--policy FILE] [--json]
+  trustload policy init --files GLOB (--key PUB.pem | --issuer URL --identity ID | ...)
 
 check    validates the policy as a guarded process would at start-up, and
          prints the SHA-256 of every file it trusts (to paste into "sha256")
@@ -28,10 +30,13 @@ explain  says which rule protects PATH, which signers it allows, and where
          its bundle must be: inside a signed directory, which manifest
          covers PATH (verified, with its closed set, as the loader would)
          and whether PATH is listed in it.
+init     writes a starting policy for GLOB and one key or CI identity,
+         with the digests filled in (trustload policy init --help).
 
 Exit codes: 0 valid, 2 usage or policy error.`;
 
 export function policy(args: string[], io: Io): number {
+  if (args[0] === 'init') return policyInit(args.slice(1), io);
   const { values, positionals } = parseArgs({
     args,
     options: { policy: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } },
@@ -45,7 +50,7 @@ export function policy(args: string[], io: Io): number {
   }
   if (action === 'check' && rest.length === 0) return check(values.policy, values.json === true, io);
   if (action === 'explain' && rest.length === 1) return explain(rest[0]!, values.policy, values.json === true, io);
-  throw new UsageError('policy takes "check" or "explain PATH" (see trustload policy --help)');
+  throw new UsageError('policy takes "check", "explain PATH" or "init" (see trustload policy --help)');
 }
 
 function check(policyFlag: string | undefined, json: boolean, io: Io): number {

@@ -42,6 +42,8 @@ export interface LoadOptions {
   announce: boolean;
   asModule?: boolean;
   judgedBy?: Rule;
+  /** The file's bytes, read by the caller through one descriptor (readVerified reads asynchronously): verified instead of reading again. */
+  bytes?: Buffer;
 }
 
 /**
@@ -58,15 +60,17 @@ export class Guard {
   #directories: SignedDirectories | undefined;
   #protectedLoadChecks: Array<() => void> = [];
 
-  /** Reads and pins what the policy trusts, then builds the guard. */
-  static forPolicy(loaded: LoadedPolicy, mode: Mode): Guard {
-    return new Guard(loaded, readTrustFiles(loaded.policy.trust, loaded.baseDir), mode);
+  /** Reads and pins what the policy trusts, then builds the guard. `quiet`: see register(). */
+  static forPolicy(loaded: LoadedPolicy, mode: Mode, quiet = false): Guard {
+    return new Guard(loaded, readTrustFiles(loaded.policy.trust, loaded.baseDir), mode, quiet);
   }
 
   constructor(
     readonly loaded: LoadedPolicy,
     readonly trust: TrustFiles,
     readonly mode: Mode,
+    /** No stderr line for a refusal: the host reports the error it catches. Permissive warnings stay (nothing is thrown to catch). */
+    readonly quiet = false,
   ) {
     this.rules = new Rules(loaded.policy.rules, loaded.baseDir);
   }
@@ -151,7 +155,7 @@ export class Guard {
     let bytes: Buffer | undefined;
     try {
       for (const check of this.#protectedLoadChecks) check();
-      bytes = readArtifactFile(realPath);
+      bytes = options.bytes ?? readArtifactFile(realPath);
       // A link listed in a signed directory leads inside it, so a file reached through one is in a signed directory too.
       const { signer, digest } = chain.length > 0 ? this.#verifyListed(chain, realPath, linked, bytes, ruleName) : this.#verifySibling(realPath, bytes, rule!);
       this.#counts.verified++;
@@ -292,13 +296,18 @@ export class Guard {
     return bytes === undefined ? { decision: 'unmatched', path } : { decision: 'unmatched', path, bytes };
   }
 
+  /** A refusal's line on stderr, unless the host asked for quiet: then it reports the errors it catches. */
+  announce(error: TrustloadError): void {
+    if (!this.quiet) process.stderr.write(`trustload: ${error.describe()}\n`);
+  }
+
   /** Throws in enforce mode (and always for policy errors); warns once per file in permissive mode. */
   #refuse(error: TrustloadError, start: number, options: LoadOptions): void {
     const path = error.path ?? '(unknown)';
     if (this.mode === 'enforce' || error.code === ErrorCodes.POLICY) {
       this.#counts.refused++;
       this.#publish(path, 'refused', start, { rule: error.rule, code: error.code, digest: error.digest });
-      if (options.announce) process.stderr.write(`trustload: ${error.describe()}\n`);
+      if (options.announce) this.announce(error);
       throw error;
     }
     this.#counts.warned++;

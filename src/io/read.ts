@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { ErrorCodes, TrustloadError, type ErrorCode } from '../errors.js';
 
 /** Largest bundle we read. Real bundles are kilobytes; a model manifest of 100k files stays well below. */
@@ -25,25 +25,12 @@ export function readFileLimited(path: string, limit: number, what: string, code:
   let fd: number;
   try {
     // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat below refuses it.
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    fd = openSync(path, OPEN_FLAGS);
   } catch (err) {
-    const errno = (err as NodeJS.ErrnoException).code;
-    const missing = errno === 'ENOENT' || errno === 'ENOTDIR';
-    throw new TrustloadError(
-      missing ? missingCode : code,
-      missing ? `${what} ${path} does not exist` : `cannot open ${what} ${path}: ${(err as Error).message}`,
-      { cause: err },
-    );
+    throw openError(err, path, what, code, missingCode);
   }
   try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new TrustloadError(code, `${what} ${path} is not a regular file`);
-    if (stat.size > limit) {
-      throw new TrustloadError(code, `${what} ${path} is ${stat.size} bytes; the limit is ${limit}`);
-    }
-    // Never from Buffer's shared pool: other code can reach that memory (Buffer.allocUnsafe(1).buffer)
-    // and rewrite verified bytes before Node compiles them.
-    const buffer = Buffer.allocUnsafeSlow(Math.min(stat.size, limit) + 1);
+    const buffer = bufferFor(fstatSync(fd), path, limit, what, code);
     let length = 0;
     for (;;) {
       const n = readSync(fd, buffer, length, buffer.length - length, null);
@@ -53,9 +40,36 @@ export function readFileLimited(path: string, limit: number, what: string, code:
     }
     return buffer.subarray(0, length);
   } catch (err) {
-    if (err instanceof TrustloadError) throw err;
-    throw new TrustloadError(code, `cannot read ${what} ${path}: ${(err as Error).message}`, { cause: err });
+    throw readError(err, path, what, code);
   } finally {
     closeSync(fd);
   }
+}
+
+export const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
+
+export function openError(err: unknown, path: string, what: string, code: ErrorCode, missingCode: ErrorCode): TrustloadError {
+  const errno = (err as NodeJS.ErrnoException).code;
+  const missing = errno === 'ENOENT' || errno === 'ENOTDIR';
+  return new TrustloadError(
+    missing ? missingCode : code,
+    missing ? `${what} ${path} does not exist` : `cannot open ${what} ${path}: ${(err as Error).message}`,
+    { cause: err },
+  );
+}
+
+/** Refuses what is not a regular file, or larger than `limit`, before reading; one byte more than the size shows growth. */
+export function bufferFor(stat: Stats, path: string, limit: number, what: string, code: ErrorCode): Buffer {
+  if (!stat.isFile()) throw new TrustloadError(code, `${what} ${path} is not a regular file`);
+  if (stat.size > limit) {
+    throw new TrustloadError(code, `${what} ${path} is ${stat.size} bytes; the limit is ${limit}`);
+  }
+  // Never from Buffer's shared pool: other code can reach that memory (Buffer.allocUnsafe(1).buffer)
+  // and rewrite verified bytes before Node compiles them.
+  return Buffer.allocUnsafeSlow(Math.min(stat.size, limit) + 1);
+}
+
+export function readError(err: unknown, path: string, what: string, code: ErrorCode): TrustloadError {
+  if (err instanceof TrustloadError) return err;
+  return new TrustloadError(code, `cannot read ${what} ${path}: ${(err as Error).message}`, { cause: err });
 }

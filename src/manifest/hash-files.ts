@@ -1,14 +1,35 @@
-import { closeSync, fstatSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCodes, TrustloadError } from '../errors.js';
 import { openFile } from './open-file.js';
 import { HashPool } from './hash-pool.js';
 import { hashBuffers, hashRanges, type HashJob } from './hash-ranges.js';
-import { rangesFor, requireDigests } from './shards.js';
+import { rangesFor, requireDigests, type Range } from './shards.js';
 import type { ManifestEntry, VerifiedManifest } from './types.js';
 
 /** Progress of a directory's hashing: bytes hashed so far, of `total` (the listed files' sizes when hashing began). */
 export type OnProgress = (done: number, total: number) => void;
+
+/**
+ * One file to hash: the ranges to read, decided from the descriptor opened
+ * (its fstat), and what to do with their digests, in range order, while
+ * that descriptor is still open. Verification compares them with the
+ * manifest; signing records them.
+ */
+export interface HashTarget {
+  path: string;
+  ranges(stat: Stats): readonly Range[];
+  hashed(digests: readonly Buffer[], fd: number): void;
+}
+
+/** How targets are opened (whether a link is followed, what a failure calls the file), and how many ranges they hold in all. */
+export interface HashOptions {
+  allowSymlinks: boolean;
+  /** "a file the manifest lists", "a file to sign". */
+  what: string;
+  /** No more threads are started than there are ranges. */
+  ranges: number;
+}
 
 // Below this, starting worker threads (tens of milliseconds each, and in a guarded
 // process each registers the guard) costs more than hashing in this thread.
@@ -19,21 +40,39 @@ const BATCH_BYTES = 8 * 1024 * 1024;
 
 /**
  * Hashes the files of a verified manifest's `entries` and compares each
- * with its entry: in worker threads (one per core) for large directories, in this
- * thread for small ones, through the same hash loop. Each file is opened
- * once here (refusing links that appeared since the listing, and anything
- * that is not a regular file) and its ranges read from that descriptor.
+ * with its entry (see hashTargets); a refusal names the manifest's rule.
  */
 export async function hashFiles(manifest: VerifiedManifest, entries: readonly ManifestEntry[], onProgress: OnProgress = () => {}): Promise<void> {
-  const total = entries.reduce((sum, entry) => sum + sizeHint(join(manifest.dir, entry.name)), 0);
+  const ranges = entries.reduce((sum, entry) => sum + (entry.kind === 'shards' ? entry.shards.length : 1), 0);
+  const targets = entries.map((entry): HashTarget => {
+    const path = join(manifest.dir, entry.name);
+    return { path, ranges: (stat) => rangesFor(entry, stat.size, path), hashed: (digests) => requireDigests(entry, digests, path) };
+  });
+  try {
+    await hashTargets(targets, { allowSymlinks: manifest.allowSymlinks, what: 'a file the manifest lists', ranges }, onProgress);
+  } catch (err) {
+    throw err instanceof TrustloadError && err.rule === undefined
+      ? new TrustloadError(err.code, err.message, { path: err.path, rule: manifest.rule, expected: err.expected, found: err.found, cause: err.cause })
+      : err;
+  }
+}
+
+/**
+ * The one hashing loop of signed directories: in worker threads (one per
+ * core) for large sets, in this thread for small ones. Each file is opened
+ * once here (refusing links that appeared since the listing, unless
+ * allowed, and anything that is not a regular file) and its ranges read
+ * from that descriptor.
+ */
+export async function hashTargets(targets: readonly HashTarget[], options: HashOptions, onProgress: OnProgress = () => {}): Promise<void> {
+  const total = targets.reduce((sum, target) => sum + sizeHint(target.path), 0);
   let done = 0;
   const progress = (bytes: number): void => {
     done += bytes;
     onProgress(done, total);
   };
-  const ranges = entries.reduce((sum, entry) => sum + (entry.kind === 'shards' ? entry.shards.length : 1), 0);
-  const pool = total >= POOL_MIN_BYTES ? new HashPool(ranges, progress) : undefined;
-  const jobs = new JobQueue(manifest, entries, pool?.size ?? 1);
+  const pool = total >= POOL_MIN_BYTES ? new HashPool(options.ranges, progress) : undefined;
+  const jobs = new JobQueue(targets, options, pool?.size ?? 1);
   try {
     if (pool === undefined) {
       const buffers = hashBuffers();
@@ -45,10 +84,6 @@ export async function hashFiles(manifest: VerifiedManifest, entries: readonly Ma
         }),
       );
     }
-  } catch (err) {
-    throw err instanceof TrustloadError && err.rule === undefined
-      ? new TrustloadError(err.code, err.message, { path: err.path, rule: manifest.rule, expected: err.expected, found: err.found, cause: err.cause })
-      : err;
   } finally {
     // Descriptors are closed only once no worker can read them any more.
     await pool?.close();
@@ -57,7 +92,7 @@ export async function hashFiles(manifest: VerifiedManifest, entries: readonly Ma
 }
 
 interface OpenFile {
-  entry: ManifestEntry;
+  target: HashTarget;
   path: string;
   fd: number;
   digests: Buffer[];
@@ -67,7 +102,7 @@ interface OpenFile {
 type QueuedJob = HashJob & { file: OpenFile; index: number };
 
 /**
- * The ranges still to hash, in manifest order. Files are opened as their
+ * The ranges still to hash, in the targets' order. Files are opened as their
  * ranges are needed, and checked and closed as soon as their last range is
  * hashed, so few are open whatever the directory's size: at most a batch per
  * hashing thread in flight, and one more being filled. With that limit,
@@ -75,23 +110,23 @@ type QueuedJob = HashJob & { file: OpenFile; index: number };
  * whose ranges are all in flight number fewer than the limit).
  */
 class JobQueue {
-  readonly #manifest: VerifiedManifest;
-  readonly #entries: readonly ManifestEntry[];
+  readonly #targets: readonly HashTarget[];
+  readonly #open: HashOptions;
   readonly #openLimit: number;
-  #nextEntry = 0;
+  #nextTarget = 0;
   // Ranges of open files not handed out yet, from #head on (a file may have many thousand shards: no shift()).
   #queue: QueuedJob[] = [];
   #head = 0;
-  readonly #open = new Set<OpenFile>();
+  readonly #opened = new Set<OpenFile>();
 
-  constructor(manifest: VerifiedManifest, entries: readonly ManifestEntry[], threads: number) {
-    this.#manifest = manifest;
-    this.#entries = entries;
+  constructor(targets: readonly HashTarget[], open: HashOptions, threads: number) {
+    this.#targets = targets;
+    this.#open = open;
     this.#openLimit = BATCH_JOBS * (threads + 1);
   }
 
   next(): QueuedJob[] | undefined {
-    while (this.#queue.length - this.#head < BATCH_JOBS && this.#open.size < this.#openLimit && this.#nextEntry < this.#entries.length) {
+    while (this.#queue.length - this.#head < BATCH_JOBS && this.#opened.size < this.#openLimit && this.#nextTarget < this.#targets.length) {
       this.#openNext();
     }
     const batch: QueuedJob[] = [];
@@ -116,27 +151,27 @@ class JobQueue {
   }
 
   closeAll(): void {
-    for (const file of this.#open) closeSync(file.fd);
-    this.#open.clear();
+    for (const file of this.#opened) closeSync(file.fd);
+    this.#opened.clear();
   }
 
   #openNext(): void {
-    const entry = this.#entries[this.#nextEntry++]!;
-    const path = join(this.#manifest.dir, entry.name);
-    const fd = openFile(path, this.#manifest.allowSymlinks);
-    const file: OpenFile = { entry, path, fd, digests: [], remaining: 0 };
-    this.#open.add(file);
+    const target = this.#targets[this.#nextTarget++]!;
+    const { path } = target;
+    const fd = openFile(path, this.#open.allowSymlinks, this.#open.what);
+    const file: OpenFile = { target, path, fd, digests: [], remaining: 0 };
+    this.#opened.add(file);
     const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, 'a file the manifest lists is not a regular file', { path });
-    const ranges = rangesFor(entry, stat.size, path);
+    if (!stat.isFile()) throw new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, `${this.#open.what} is not a regular file`, { path });
+    const ranges = target.ranges(stat);
     file.remaining = ranges.length;
     ranges.forEach(({ start, end }, index) => this.#queue.push({ fd, start, end, path, file, index }));
     if (ranges.length === 0) this.#finish(file);
   }
 
   #finish(file: OpenFile): void {
-    requireDigests(file.entry, file.digests, file.path);
-    this.#open.delete(file);
+    file.target.hashed(file.digests, file.fd);
+    this.#opened.delete(file);
     closeSync(file.fd);
   }
 }

@@ -66,7 +66,7 @@ function keylessSigner(name: string, signer: PolicyKeylessSigner, roots: string[
     name,
     roots,
     material,
-    issuer: signer.issuer,
+    issuer: { exact: signer.issuer },
     identity: signer.identity !== undefined ? { exact: signer.identity } : { pattern: compileIdentityPattern(signer.identityPattern!) },
     claims: signer.claims ?? {},
   };

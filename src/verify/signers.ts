@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import type { TrustMaterial } from '@sigstore/verify';
 import type { Mismatch } from '../errors.js';
 import type { TrustedCa } from './ca-chain.js';
-import type { CertificateIdentity, ClaimName } from './claims.js';
+import type { AnyClaimName, CertificateIdentity } from './claims.js';
 
 /**
  * A policy signer, resolved: its trust material is built and its pattern
@@ -10,6 +10,9 @@ import type { CertificateIdentity, ClaimName } from './claims.js';
  * which is how the verifier knows it only has to check a bundle once for them.
  */
 export type SignerSpec = KeylessSignerSpec | KeySignerSpec | CaSignerSpec;
+
+/** A value matched exactly, or by an anchored pattern (compileIdentityPattern). */
+export type Matcher = { exact: string } | { pattern: RegExp };
 
 interface SignerBase {
   name: string;
@@ -20,9 +23,10 @@ interface SignerBase {
 
 export interface KeylessSignerSpec extends SignerBase {
   kind: 'keyless';
-  issuer: string;
-  identity: { exact: string } | { pattern: RegExp };
-  claims: Partial<Record<ClaimName, string>>;
+  /** A pattern only from the command line (cosign's --certificate-oidc-issuer-regexp); a policy names its issuer exactly. */
+  issuer: Matcher;
+  identity: Matcher;
+  claims: Partial<Record<AnyClaimName, string>>;
 }
 
 export interface KeySignerSpec extends SignerBase {
@@ -31,8 +35,6 @@ export interface KeySignerSpec extends SignerBase {
   key: KeyObject;
   transparencyLog: boolean;
 }
-
-type Matcher = { exact: string } | { pattern: RegExp };
 
 /** A private CA's signer: `roots` only name the logs and timestamp authorities that may prove signing time. */
 export interface CaSignerSpec extends SignerBase {
@@ -51,7 +53,7 @@ export interface VerifiedSigner {
   kind: 'keyless' | 'key' | 'ca';
   identity?: string;
   issuer?: string;
-  claims?: Partial<Record<ClaimName, string>>;
+  claims?: Partial<Record<AnyClaimName, string>>;
   key?: string;
   /** For a CA signer: the CA's name, the leaf's subject (RFC 4514) and every URI or email SAN. */
   ca?: string;
@@ -78,20 +80,16 @@ export function compileIdentityPattern(pattern: string): RegExp {
 }
 
 export function describeExpectedIdentity(signer: KeylessSignerSpec): string {
-  const identity = 'exact' in signer.identity ? signer.identity.exact : signer.identity.pattern.source;
   const claims = Object.entries(signer.claims).map(([k, v]) => ` ${k}=${v}`).join('');
-  return `${identity} from ${signer.issuer}${claims}`;
+  return `${matcherText(signer.identity)} from ${matcherText(signer.issuer)}${claims}`;
 }
 
 /** Compares a verified certificate with one keyless signer: everything exact, the pattern anchored. */
 export function matchKeyless(signer: KeylessSignerSpec, found: CertificateIdentity): Mismatch | undefined {
   const describe = `${found.identity ?? '(no identity)'} from ${found.issuer ?? '(no issuer)'}`;
-  if (found.issuer !== signer.issuer) return { expected: describeExpectedIdentity(signer), found: describe };
-  const identity = found.identity;
-  const identityOk =
-    identity !== undefined && ('exact' in signer.identity ? identity === signer.identity.exact : signer.identity.pattern.test(identity));
-  if (!identityOk) return { expected: describeExpectedIdentity(signer), found: describe };
-  for (const [claim, value] of Object.entries(signer.claims) as [ClaimName, string][]) {
+  if (found.issuer === undefined || !matches(signer.issuer, found.issuer)) return { expected: describeExpectedIdentity(signer), found: describe };
+  if (found.identity === undefined || !matches(signer.identity, found.identity)) return { expected: describeExpectedIdentity(signer), found: describe };
+  for (const [claim, value] of Object.entries(signer.claims) as [AnyClaimName, string][]) {
     const actual = Object.hasOwn(found.claims, claim) ? found.claims[claim] : undefined;
     if (actual !== value) {
       return { expected: `${claim}=${value}`, found: `${claim}=${actual ?? '(absent)'}` };
