@@ -1,8 +1,8 @@
 // Writes FILE.sigstore.json: a v0.3 Sigstore bundle with a message signature
 // over FILE by a PEM private key, offline (no log entry, no timestamp). The
 // shape is what `cosign sign-blob --key --tlog-upload=false --new-bundle-format`
-// writes. Used by the tests and by scripts/sign-example.mjs; `trustload sign`
-// is the user-facing way (planned).
+// writes. Used by the tests and by scripts/sign-example.mjs, independently of
+// src/sign; `trustload sign` is the user-facing way.
 //
 // As a command: node scripts/sign-with-key.mjs KEY.pem FILE...
 import { createHash, createPrivateKey, createPublicKey, sign } from 'node:crypto';

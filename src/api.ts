@@ -9,6 +9,8 @@ import type { FileDecision, GuardStats } from './guard/guard.js';
 import { verifiedReadStream } from './manifest/read-stream.js';
 import { describeDirectory, type VerifiedDirectory } from './manifest/describe.js';
 import { activeGuard } from './register.js';
+import { optionProblem, type SignOptions } from './sign/options.js';
+import type { SignResult } from './sign/sign-path.js';
 
 export type VerifyResult = Omit<FileDecision, 'bytes'>;
 
@@ -75,6 +77,23 @@ export async function verifyDirectory(dir: string): Promise<VerifiedDirectory> {
     throw new TrustloadError(ErrorCodes.MISSING_FILE, `cannot read the directory: ${(err as Error).message}`, { path: resolve(dir), cause: err });
   }
   return describeDirectory(await activeGuard().directories.verifyAll(real));
+}
+
+export type { SignOptions, SignResult };
+
+/**
+ * Signs a file (FILE.sigstore.json, a message signature) or a directory (its
+ * model-signing manifest bundle, DSSE) with a key or keylessly, as
+ * `trustload sign` does. Throws a TypeError for unusable options, and a
+ * TrustloadError (ERR_TRUSTLOAD_SIGNING, or the policy's refusal) when
+ * signing fails; nothing is written then.
+ */
+export async function sign(path: string, options: SignOptions): Promise<SignResult> {
+  const problem = optionProblem(options);
+  if (problem !== undefined) throw new TypeError(problem);
+  const { signAll } = await import('./sign/sign.js');
+  const [result] = await signAll([path], options);
+  return result!;
 }
 
 export function stats(): GuardStats {

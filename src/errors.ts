@@ -17,6 +17,8 @@ export const ErrorCodes = {
   UNMATCHED: 'ERR_TRUSTLOAD_UNMATCHED',
   UNSUPPORTED_LOAD: 'ERR_TRUSTLOAD_UNSUPPORTED_LOAD',
   TOOL_CHANGED: 'ERR_TRUSTLOAD_TOOL_CHANGED',
+  // Not a refusal: `trustload sign` and sign() could not make a signature (a key, a token, a Sigstore service).
+  SIGNING: 'ERR_TRUSTLOAD_SIGNING',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

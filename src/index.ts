@@ -2,9 +2,12 @@ export {
   createVerifiedReadStream,
   readVerified,
   readVerifiedSync,
+  sign,
   stats,
   verifyDirectory,
   verifyFile,
+  type SignOptions,
+  type SignResult,
   type VerifiedDirectory,
   type VerifyResult,
 } from './api.js';

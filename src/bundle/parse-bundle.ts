@@ -25,7 +25,7 @@ export function parseBundle(bytes: Uint8Array, source: string): Bundle {
   if (json.mediaType === undefined && LEGACY_COSIGN_FIELDS.some((field) => field in json)) {
     throw bad(
       `bundle ${source} is in cosign's legacy format (base64Signature/cert/rekorBundle), which carries no verifiable media type; ` +
-        're-sign with `cosign sign-blob --new-bundle-format --bundle FILE.sigstore.json` (cosign 2.4+) or `trustload sign`',
+        're-sign with `cosign sign-blob --new-bundle-format --bundle FILE.sigstore.json` (cosign 2.4+) or `trustload sign FILE`',
     );
   }
   if (typeof json.mediaType !== 'string' || !BUNDLE_MEDIA_TYPES.has(json.mediaType)) {

@@ -1,6 +1,8 @@
 import { inspect, INSPECT_HELP } from './inspect.js';
+import { keygen, KEYGEN_HELP } from './keygen.js';
 import { EXIT_USAGE, EXIT_VERIFIED, processIo, reportFailure, UsageError, type Io } from './output.js';
 import { policy, POLICY_HELP } from './policy.js';
+import { sign, SIGN_HELP } from './sign.js';
 import { verify, VERIFY_HELP } from './verify.js';
 import { verifyBlob, VERIFY_BLOB_HELP } from './verify-blob.js';
 
@@ -10,6 +12,8 @@ Commands:
   verify [PATH...]                               check files and signed directories against the policy
   verify-blob FILE_OR_DIGEST --bundle FILE ...   verify one artifact against one bundle
   inspect BUNDLE                                 show what a bundle claims (no verification)
+  sign PATH... (--key PEM | --keyless)           sign files and directories
+  keygen NAME                                    write a key pair for signing with --key
   policy check | explain PATH | init             validate the policy; say what applies to a path; write a starting one
 
 Run trustload COMMAND --help for a command's options.
@@ -21,13 +25,19 @@ ${VERIFY_BLOB_HELP}
 
 ${INSPECT_HELP}
 
-${POLICY_HELP}`;
+${POLICY_HELP}
+
+${SIGN_HELP}
+
+${KEYGEN_HELP}`;
 
 const COMMANDS: Record<string, (args: string[], io: Io) => number | Promise<number>> = {
   verify,
   'verify-blob': verifyBlob,
   inspect,
   policy,
+  sign,
+  keygen,
 };
 
 export async function main(argv: string[], io: Io = processIo): Promise<number> {

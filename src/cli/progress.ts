@@ -10,7 +10,7 @@ const REDRAW_MS = 100;
  * same with or without it. Undefined (no progress at all) when stderr is not
  * a terminal.
  */
-export function progressLine(stderr: NodeJS.WriteStream, label: string): { update: OnProgress; end(): void } | undefined {
+export function progressLine(stderr: NodeJS.WriteStream, label: string, verb = 'verifying'): { update: OnProgress; end(): void } | undefined {
   if (!stderr.isTTY) return undefined;
   const started = Date.now();
   let drawnAt: number | undefined;
@@ -22,7 +22,7 @@ export function progressLine(stderr: NodeJS.WriteStream, label: string): { updat
       const percent = Math.min(100, Math.floor((done / total) * 100));
       const rate = done / (Math.max(1, now - started) / 1000);
       // The figures first: a narrow terminal cuts the folder's name, not them.
-      const line = `verifying ${percent}% (${mib(done)} of ${mib(total)} MiB, ${mib(rate)} MiB/s) ${label}`;
+      const line = `${verb} ${percent}% (${mib(done)} of ${mib(total)} MiB, ${mib(rate)} MiB/s) ${label}`;
       stderr.write(`\r${line.slice(0, Math.max(20, (stderr.columns || 80) - 1))}\x1b[K`);
     },
     end() {

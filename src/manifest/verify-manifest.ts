@@ -22,7 +22,7 @@ export function verifyManifestBundle(bundleBytes: Uint8Array, bundlePath: string
     if (content.predicateType === PREDICATE_V01 && err instanceof TrustloadError && err.code === ErrorCodes.SIGNATURE) {
       throw new TrustloadError(
         ErrorCodes.SIGNATURE,
-        `${err.message}; model_signing 0.2 signed with keys and certificates over a non-standard DSSE encoding: re-sign the model with model_signing 1.0 or later`,
+        `${err.message}; model_signing 0.2 signed with keys and certificates over a non-standard DSSE encoding: re-sign the model with model_signing 1.0 or later, or with trustload sign DIR`,
         { expected: err.expected, found: err.found, cause: err },
       );
     }
