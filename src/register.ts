@@ -14,6 +14,7 @@ import { installModuleHooks } from './hooks/module-hooks.js';
 import { guardNativeBuiltins } from './hooks/native-builtins.js';
 import { hasRegisterHooks, isSupportedNode, SUPPORTED_NODE_RANGE } from './node-features.js';
 import { loadPolicyFile, loadPolicyObject, policyPathFromEnv, type LoadedPolicy } from './policy/load-policy.js';
+import { missingRuleFolders } from './policy/missing-folders.js';
 import type { Policy } from './policy/schema.js';
 
 export interface RegisterOptions {
@@ -42,11 +43,18 @@ export function register(options: RegisterOptions = {}): void {
   if (!isSupportedNode() || !hasRegisterHooks) {
     throw new TrustloadError(ErrorCodes.POLICY, `Node.js ${process.versions.node} is not supported: trustload needs ${SUPPORTED_NODE_RANGE}`);
   }
-  const loaded = loadPolicy(options);
   if (registered !== undefined) {
-    if (registered.loaded.sha256 === loaded.sha256) return;
-    throw new TrustloadError(ErrorCodes.POLICY, `trustload is already running with policy ${registered.loaded.file}; a process has one policy`);
+    // Compared by digest alone: the pin in the environment is this guard's own, and would only say "mismatch".
+    const asked = loadPolicy(options, undefined);
+    if (registered.loaded.sha256 === asked.sha256) return;
+    const running = `${registered.loaded.file} (sha256 ${registered.loaded.sha256})`;
+    throw new TrustloadError(
+      ErrorCodes.POLICY,
+      `a process has one policy, and this one already runs ${running}; register() cannot switch it to ${asked.file}: merge what both allow into one policy`,
+      { path: asked.file, expected: `sha256:${registered.loaded.sha256}`, found: `sha256:${asked.sha256}` },
+    );
   }
+  const loaded = loadPolicy(options, environment.TRUSTLOAD_POLICY_SHA256 || undefined);
   const mode = resolveMode(loaded);
   const guard = Guard.forPolicy(loaded, mode);
   guard.requireForProtectedLoads(disableCompileCache(mode === 'enforce'));
@@ -67,6 +75,7 @@ export function register(options: RegisterOptions = {}): void {
   // Code given with -e/-p has no file: like a data: URL, the policy's `unmatched` decides.
   if (runsEvalCode(process.execArgv)) guard.loadUrl('[eval] (node -e / -p)', { announce: false });
   guardAddons(guard);
+  for (const warning of missingRuleFolders(loaded.policy, loaded.baseDir)) process.stderr.write(`trustload: WARNING: ${warning}\n`);
   if (mode === 'permissive') announcePermissive(guard);
   if (loaded.policy.lockdown) lockDownLoader((path) => guard.rules.moduleRuleFor(path) !== undefined);
   registered = guard;
@@ -76,7 +85,7 @@ export function register(options: RegisterOptions = {}): void {
 export function activeGuard(): Guard {
   if (registered !== undefined) return registered;
   if (apiOnly === undefined) {
-    const loaded = loadPolicy({});
+    const loaded = loadPolicy({}, environment.TRUSTLOAD_POLICY_SHA256 || undefined);
     apiOnly = Guard.forPolicy(loaded, resolveMode(loaded));
   }
   return apiOnly;
@@ -87,8 +96,7 @@ function runsEvalCode(execArgv: readonly string[]): boolean {
   return execArgv.some((arg) => /^--(?:eval|print)(?:=|$)/.test(arg) || /^-[A-Za-z]*[ep][A-Za-z]*$/.test(arg));
 }
 
-function loadPolicy(options: RegisterOptions): LoadedPolicy {
-  const pin = environment.TRUSTLOAD_POLICY_SHA256 || undefined;
+function loadPolicy(options: RegisterOptions, pin: string | undefined): LoadedPolicy {
   // Own fields only: an option left out must not be read from a polluted Object.prototype.
   const policyOption = Object.hasOwn(options, 'policy') ? options.policy : undefined;
   const baseDir = Object.hasOwn(options, 'baseDir') ? options.baseDir : undefined;
