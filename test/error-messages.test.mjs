@@ -121,6 +121,13 @@ t.test('an unknown key gets "did you mean", an unknown claim the valid names', a
   signer.signers.offline = { key: 'release', transparencylog: false };
   const inSigner = makeApp(t, { policy: signer });
   assertDidNotStart(t, await runNode(inSigner.dir, ['-e', '1']), { mentions: ['signers.offline: unknown key "transparencylog": did you mean "transparencyLog"?'] });
+  // A misspelt required key is also missing: the spelling is what is reported.
+  const pinned = makeApp(t, { extra: { trust: { keys: { release: { path: './keys/p256.pub.pem', sha265: PUBLIC_KEY_SHA256 } } } } });
+  assertDidNotStart(t, await runNode(pinned.dir, ['-e', '1']), { mentions: ['trust.keys.release: unknown key "sha265": did you mean "sha256"?'] });
+  // A key another kind of signer takes.
+  const keyless = policyObject();
+  keyless.signers.ci = { issuer: 'https://token.actions.githubusercontent.com', identity: IDENTITY, transparencyLog: false };
+  assertDidNotStart(t, await runNode(makeApp(t, { policy: keyless }).dir, ['-e', '1']), { mentions: ['signers.ci: "transparencyLog" cannot be used in this kind of entry'] });
   const far = makeApp(t, { extra: { colour: 'blue' } });
   assertDidNotStart(t, await runNode(far.dir, ['-e', '1']), { mentions: ['unknown key "colour"; the keys allowed here are version, baseDir, mode'] });
   const claims = policyObject();

@@ -4,19 +4,35 @@ import { closest } from './closest-name.js';
 type Issue = z.core.$ZodIssue;
 
 /**
- * Turns the first zod issue into "field: problem". zod/mini ships no
- * messages of its own (that is most of its saving), so they are written here.
+ * Turns zod's issues into "field: problem", about the first of them, or a
+ * misspelt key where there is one (a misspelt required key is also reported
+ * missing; the spelling is what to fix). zod/mini ships no messages of its
+ * own (that is most of its saving), so they are written here.
  */
-export function describeIssue(issue: Issue, input: unknown, schema: z.core.$ZodType): string {
-  const chosen = issue.code === 'invalid_union' && issue.errors.length > 0 ? closestBranch(issue.errors) : undefined;
-  if (chosen) return describeIssue({ ...chosen, path: [...issue.path, ...chosen.path] }, input, schema);
+export function describeIssue(issues: readonly Issue[], input: unknown, schema: z.core.$ZodType): string {
+  const issue = issues.find((i) => i.code === 'unrecognized_keys' && i.keys.some((k) => isNearMiss(k, keysAt(schema, i.path).names))) ?? issues[0]!;
+  const branch = issue.code === 'invalid_union' && issue.errors.length > 0 ? closestBranch(issue.errors) : undefined;
+  if (branch) return describeIssue(branch.map((i) => ({ ...i, path: [...issue.path, ...i.path] })), input, schema);
   if (issue.code === 'unrecognized_keys') return `${fieldName(issue.path)}: ${unknownKeys(issue.keys, keysAt(schema, issue.path))}`;
   return `${fieldName(issue.path)}: ${problem(issue, valueAt(input, issue.path))}`;
+}
+
+function isNearMiss(key: string, names: readonly string[]): boolean {
+  const meant = closest(key, names);
+  return meant !== undefined && meant !== key;
+}
+
+// A union (key or keyless signer, key by path or inline) fails on every branch; the branch with
+// the fewest complaints is the one the author meant.
+function closestBranch(branches: Issue[][]): Issue[] | undefined {
+  return [...branches].sort((a, b) => a.length - b.length)[0];
 }
 
 /** "unknown key", with the key meant when one is close, or the names allowed there when they are a fixed few. */
 function unknownKeys(keys: readonly string[], known: KnownKeys): string {
   const list = keys.map((k) => JSON.stringify(k)).join(', ');
+  // Known, but to another branch of a union: a key signer's "transparencyLog" in a keyless signer.
+  if (keys.every((k) => known.names.includes(k))) return `${list} cannot be used in this kind of entry (another kind allowed here takes it)`;
   const close = keys.map((k) => closest(k, known.names)).filter((k) => k !== undefined);
   const hint =
     keys.length === 1 && close.length === 1
@@ -69,12 +85,6 @@ function childrenAt(node: z.core.$ZodType, key: PropertyKey): z.core.$ZodType[] 
   });
 }
 
-
-// A union (key or keyless signer, key by path or inline) fails on every branch; the branch with
-// the fewest complaints is the one the author meant.
-function closestBranch(branches: Issue[][]): Issue | undefined {
-  return [...branches].sort((a, b) => a.length - b.length)[0]?.[0];
-}
 
 function problem(issue: Issue, value: unknown): string {
   switch (issue.code) {

@@ -80,7 +80,7 @@ function validatePolicy(input: unknown, source: string, defaultBaseDir: string):
   };
   const parsed = PolicySchema.safeParse(input);
   if (!parsed.success) {
-    const problem = describeIssue(parsed.error.issues[0]!, input, PolicySchema);
+    const problem = describeIssue(parsed.error.issues, input, PolicySchema);
     const baseDir = (input as { baseDir?: unknown } | null)?.baseDir;
     const digests = /^trust\.\w+\.[^:]+\.sha256: /.test(problem) ? digestsToPaste(input, typeof baseDir === 'string' ? baseDir : defaultBaseDir) : '';
     return fail(`${problem}${digests}`);
