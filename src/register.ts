@@ -75,7 +75,10 @@ export function register(options: RegisterOptions = {}): void {
   // Code given with -e/-p has no file: like a data: URL, the policy's `unmatched` decides.
   if (runsEvalCode(process.execArgv)) guard.loadUrl('[eval] (node -e / -p)', { announce: false });
   guardAddons(guard);
-  for (const warning of missingRuleFolders(loaded.policy, loaded.baseDir)) process.stderr.write(`trustload: WARNING: ${warning}\n`);
+  // Once per process: a worker the guard started runs its parent's policy, which its parent already checked.
+  if (workerPin(process.execArgv, REGISTER_PATH) === undefined) {
+    for (const warning of missingRuleFolders(loaded.policy, loaded.baseDir)) process.stderr.write(`trustload: WARNING: ${warning}\n`);
+  }
   if (mode === 'permissive') announcePermissive(guard);
   if (loaded.policy.lockdown) lockDownLoader((path) => guard.rules.moduleRuleFor(path) !== undefined);
   registered = guard;

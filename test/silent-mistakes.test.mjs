@@ -61,6 +61,12 @@ t.test('at start-up, a rule whose folder does not exist prints one warning line'
   t.equal(r.code, 0, 'the policy allows unmatched loads: the process runs');
   const lines = r.stderr.split('\n').filter(Boolean);
   t.same(lines, [`trustload: WARNING: rule "plugins": folder plugin/ does not exist in ${app.dir}, so the rule protects nothing there (a typo? trustload policy check counts what each rule protects)`]);
+  // A worker runs its parent's policy, already checked: still one line.
+  app.write('worker.mjs', "console.log('WORKER');\n");
+  app.write('workers.mjs', "import { Worker } from 'node:worker_threads';\nnew Worker(new URL('./worker.mjs', import.meta.url)).on('exit', () => console.log('DONE'));\n");
+  const withWorker = await runNode(app.dir, ['workers.mjs']);
+  t.equal(withWorker.stdout, 'WORKER\nDONE\n', withWorker.stderr);
+  t.equal(withWorker.stderr.split('\n').filter(Boolean).length, 1, `one warning line with a worker:\n${withWorker.stderr}`);
   const fine = makeApp(t, { files: { 'plugins/p.mjs': "console.log('SIGNED');\n" }, sign: ['plugins/p.mjs'] });
   const ok = await runNode(fine.dir, ['plugins/p.mjs']);
   t.equal(ok.stderr, '', 'no warning when the folder exists');

@@ -41,13 +41,13 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     io.out(HELP);
     return command === undefined ? EXIT_USAGE : EXIT_VERIFIED;
   }
-  if (command === '--version' || command === '-v') {
+  if (command === '--version') {
     io.out(version());
     return EXIT_VERIFIED;
   }
   const entry = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
   if (entry === undefined) {
-    const meant = closest(command, Object.keys(COMMANDS));
+    const meant = closest(command, [...Object.keys(COMMANDS), '--version', '--help']);
     io.err(`trustload: unknown command "${command}"${meant ? `: did you mean "${meant}"?` : ''}\n\n${OVERVIEW}`);
     return EXIT_USAGE;
   }
