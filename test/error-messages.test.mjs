@@ -140,6 +140,14 @@ t.test('an unknown key gets "did you mean", an unknown claim the valid names', a
   assertDidNotStart(t, await runNode(makeApp(t, { policy: close }).dir, ['-e', '1']), { mentions: ['unknown name "sourceRepositoryUri": did you mean "sourceRepositoryURI"?'] });
 });
 
+t.test('a protected file without its bundle says where the bundle goes and what writes it', async (t) => {
+  const app = makeApp(t, { files: { 'plugins/p.mjs': "console.log('UNSIGNED');\n" } });
+  const r = await runNode(app.dir, ['plugins/p.mjs']);
+  t.not(r.code, 0);
+  t.equal(firstLine(r.stderr), `trustload: ERR_TRUSTLOAD_NO_BUNDLE: ${app.path('plugins/p.mjs')}: rule "plugins": bundle ${app.path('plugins/p.mjs')}.sigstore.json does not exist: a protected file loads only with its bundle beside it (trustload sign writes one)`);
+  t.notMatch(r.stdout, /UNSIGNED/);
+});
+
 t.test('trustload --version prints the package version', async (t) => {
   const r = await runCli(['--version']);
   t.equal(r.code, 0);
