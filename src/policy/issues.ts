@@ -32,7 +32,7 @@ function closestBranch(branches: Issue[][]): Issue[] | undefined {
 function unknownKeys(keys: readonly string[], known: KnownKeys): string {
   const list = keys.map((k) => JSON.stringify(k)).join(', ');
   // Known, but to another branch of a union: a key signer's "transparencyLog" in a keyless signer.
-  if (keys.every((k) => known.names.includes(k))) return `${list} cannot be used in this kind of entry (another kind allowed here takes it)`;
+  if (keys.every((k) => known.names.includes(k))) return `unknown key${keys.length > 1 ? 's' : ''} ${list} for this kind of entry (another kind allowed here takes it)`;
   const close = keys.map((k) => closest(k, known.names)).filter((k) => k !== undefined);
   const hint =
     keys.length === 1 && close.length === 1
@@ -49,7 +49,17 @@ interface KnownKeys {
   enumerated: boolean;
 }
 
-type Def = { type: string; shape?: Record<string, z.core.$ZodType>; element?: z.core.$ZodType; options?: z.core.$ZodType[]; innerType?: z.core.$ZodType; keyType?: z.core.$ZodType; valueType?: z.core.$ZodType; entries?: Record<string, string> };
+// The parts of zod's schema definitions read here (objects, records, arrays, unions, optionals, enums).
+interface Def {
+  type: string;
+  shape?: Record<string, z.core.$ZodType>;
+  element?: z.core.$ZodType;
+  options?: z.core.$ZodType[];
+  innerType?: z.core.$ZodType;
+  keyType?: z.core.$ZodType;
+  valueType?: z.core.$ZodType;
+  entries?: Record<string, string>;
+}
 
 /** The keys the schema allows at `path` (every branch of a union), read from the schema itself. */
 function keysAt(schema: z.core.$ZodType, path: readonly PropertyKey[]): KnownKeys {
@@ -84,7 +94,6 @@ function childrenAt(node: z.core.$ZodType, key: PropertyKey): z.core.$ZodType[] 
     return [];
   });
 }
-
 
 function problem(issue: Issue, value: unknown): string {
   switch (issue.code) {

@@ -15,12 +15,12 @@ export function rootMismatch(leaf: Certificate, material: TrustMaterial, rootNam
   const authorities = material.certificateAuthorities.flatMap((ca) => ca.certChain).flatMap(decoded);
   if (authorities.some((ca) => issued(ca, leaf))) return undefined;
   const names = [...new Set(authorities.map((ca) => ca.subject))];
-  const roots = rootNames.map((name) => `"${name}"`).join(', ');
+  const roots = `trusted root${rootNames.length > 1 ? 's' : ''} ${rootNames.map((name) => `"${name}"`).join(', ')}`;
   // Test and private instances often name their CAs alike: then the names alone would read as a match.
   const sameName = names.includes(leaf.issuer) ? ' (a CA of the same name, but another key: another Sigstore instance)' : '';
   return new TrustloadError(
     ErrorCodes.CERTIFICATE,
-    `the signing certificate does not chain to trusted root ${roots}: it was issued by "${leaf.issuer}"${sameName}, and the root's certificate authorities are ${names.map((n) => `"${n}"`).join(', ') || '(none)'}; verify against the root of the instance that issued it (the signer's "roots" in the policy, --trusted-root on the command line)`,
+    `the signing certificate does not chain to ${roots}: it was issued by "${leaf.issuer}"${sameName}, and the certificate authorities there are ${names.map((n) => `"${n}"`).join(', ') || '(none)'}; verify against the root of the instance that issued it (the signer's "roots" in the policy, --trusted-root on the command line)`,
     { expected: `a certificate issued by a CA of ${roots}`, found: `a certificate issued by "${leaf.issuer}"` },
   );
 }
