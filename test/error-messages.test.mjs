@@ -16,9 +16,16 @@ t.test('a missing key file is said to be missing, not a sha256 mismatch', async 
   t.notMatch(started.stderr, /sha256/, 'no digest is mentioned');
   const check = await runCli(['policy', 'check', '--policy', app.policyPath]);
   t.equal(check.code, 2);
-  t.match(check.stderr, /trust\.keys\.release: .*p256\.pub\.pem: the file does not exist/);
+  t.match(check.stderr, `trust.keys.release: the file ${app.path('keys/p256.pub.pem')} does not exist (paths in the policy are relative to its folder)`);
   t.notMatch(check.stderr, /do not match|MISMATCH/);
-  t.match(check.stdout, /MISSING: the file does not exist/);
+  t.match(check.stdout, `NOT READ: the file ${app.path('keys/p256.pub.pem')} does not exist`);
+  // A folder where the file should be: named as such, not read and not a crash.
+  const folder = makeApp(t);
+  rmSync(folder.path('keys/p256.pub.pem'));
+  folder.write('keys/p256.pub.pem/x', '');
+  const asFolder = await runCli(['policy', 'check', '--policy', folder.policyPath]);
+  t.equal(asFolder.code, 2);
+  t.match(asFolder.stderr, `trust.keys.release: the file ${folder.path('keys/p256.pub.pem')} is not a regular file`);
 });
 
 t.test('a bundle checked against the wrong trusted root names the chain and the root', async (t) => {

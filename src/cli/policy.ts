@@ -1,7 +1,8 @@
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ErrorCodes, TrustloadError } from '../errors.js';
+import { MAX_BUNDLE_BYTES, readFileLimited } from '../io/read.js';
+import { sha256Hex } from '../io/sha256.js';
 import { Guard } from '../guard/guard.js';
 import { manifestBundleIn, nameIn } from '../manifest/directories.js';
 import { isWithin } from '../paths/examine.js';
@@ -57,9 +58,9 @@ export function policy(args: string[], io: Io): number {
 function check(policyFlag: string | undefined, json: boolean, strict: boolean, io: Io): number {
   const loaded = loadCliPolicy(policyFlag);
   const files = trustFileDigests(loaded);
-  const missing = files.filter((f) => f.actual === undefined);
+  const unread = files.filter((f) => f.actual === undefined);
   const mismatched = files.filter((f) => f.actual !== undefined && f.actual !== f.pinned);
-  const valid = missing.length === 0 && mismatched.length === 0;
+  const valid = unread.length === 0 && mismatched.length === 0;
   if (valid) {
     const trust = readTrustFiles(loaded.policy.trust, loaded.baseDir); // checks keys and roots too
     // A CA file's one-root rule needs node:crypto, which start-up leaves to the first protected load.
@@ -77,7 +78,7 @@ function check(policyFlag: string | undefined, json: boolean, strict: boolean, i
     io.out(`  sha256 ${loaded.sha256}   (TRUSTLOAD_POLICY_SHA256)`);
     io.out(`  ${Object.keys(loaded.policy.signers).length} signer(s), ${loaded.policy.rules.length} rule(s), unmatched: ${loaded.policy.unmatched ?? 'allow'}, mode: ${loaded.policy.mode ?? 'enforce'}`);
     for (const f of files) {
-      const status = f.actual === undefined ? 'MISSING: the file does not exist' : f.actual === f.pinned ? 'ok' : `MISMATCH: the policy pins ${f.pinned}`;
+      const status = f.actual === undefined ? `NOT READ: ${f.problem}` : f.actual === f.pinned ? 'ok' : `MISMATCH: the policy pins ${f.pinned}`;
       io.out(`  ${f.field}  ${f.path}\n    sha256 ${f.actual ?? '(none)'}  ${status}`);
     }
     for (const rule of loaded.policy.rules) {
@@ -88,8 +89,8 @@ function check(policyFlag: string | undefined, json: boolean, strict: boolean, i
   if (strict && warnings.length > 0) {
     io.err(`trustload: ERR_TRUSTLOAD_POLICY: ${warnings.length} warning(s), which --strict makes errors`);
   }
-  if (missing.length > 0) {
-    io.err(`trustload: ERR_TRUSTLOAD_POLICY: ${missing.map((f) => `${f.field}: ${f.path}`).join(', ')}: the file does not exist (paths in the policy are relative to its folder)`);
+  if (unread.length > 0) {
+    io.err(`trustload: ERR_TRUSTLOAD_POLICY: ${unread.map((f) => `${f.field}: ${f.problem}`).join('; ')} (paths in the policy are relative to its folder)`);
   }
   if (mismatched.length > 0) {
     io.err(`trustload: ERR_TRUSTLOAD_POLICY: ${mismatched.map((f) => f.field).join(', ')} do not match their pinned sha256 (paste the digests above)`);
@@ -131,8 +132,13 @@ function trustFileDigests(loaded: LoadedPolicy) {
   ];
   return refs.map(({ field, ref }) => {
     const path = resolve(loaded.baseDir, ref.path);
-    const actual = existsSync(path) ? createHash('sha256').update(readFileSync(path)).digest('hex') : undefined;
-    return { field, path, pinned: ref.sha256, actual };
+    try {
+      // As start-up reads it: a folder, FIFO or device is named as such, never read or waited on.
+      return { field, path, pinned: ref.sha256, actual: sha256Hex(readFileLimited(path, MAX_BUNDLE_BYTES, 'the file', ErrorCodes.POLICY)) };
+    } catch (err) {
+      if (!(err instanceof TrustloadError)) throw err;
+      return { field, path, pinned: ref.sha256, actual: undefined, problem: err.message };
+    }
   });
 }
 
