@@ -155,6 +155,19 @@ t.test('a protected file without its bundle says where the bundle goes and what 
   t.notMatch(r.stdout, /UNSIGNED/);
 });
 
+t.test('a name that refers to nothing the policy defines: the one meant, or the names there are', async (t) => {
+  const typo = makeApp(t, { rules: [{ name: 'plugins', files: 'plugins/**', signers: ['ofline'] }] });
+  assertDidNotStart(t, await runNode(typo.dir, ['-e', '1']), { mentions: ['rules[0].signers[0]: unknown signer "ofline": did you mean "offline"?'] });
+  const far = makeApp(t, { rules: [{ name: 'plugins', files: 'plugins/**', signers: ['ci'] }] });
+  assertDidNotStart(t, await runNode(far.dir, ['-e', '1']), { mentions: ['rules[0].signers[0]: unknown signer "ci": signers has "offline"'] });
+  const root = policyObject();
+  root.signers.ci = { issuer: 'https://token.actions.githubusercontent.com', identity: IDENTITY, roots: ['sigstore-public-goood'] };
+  assertDidNotStart(t, await runNode(makeApp(t, { policy: root }).dir, ['-e', '1']), { mentions: ['signers.ci.roots: unknown trusted root "sigstore-public-goood": did you mean "sigstore-public-good"?'] });
+  const key = policyObject();
+  key.signers.offline.key = 'relase';
+  assertDidNotStart(t, await runNode(makeApp(t, { policy: key }).dir, ['-e', '1']), { mentions: ['signers.offline.key: unknown key "relase": did you mean "release"?'] });
+});
+
 t.test('trustload --version prints the package version', async (t) => {
   const r = await runCli(['--version']);
   t.equal(r.code, 0);

@@ -6,6 +6,7 @@ import { readFileLimited } from '../io/read.js';
 import { frozenCopy } from '../io/frozen.js';
 import { sha256Hex } from '../io/sha256.js';
 import { globProblem } from './globs.js';
+import { closest } from './closest-name.js';
 import { digestsToPaste } from './digest-hints.js';
 import { describeIssue } from './issues.js';
 import { PolicySchema, PUBLIC_GOOD_ROOT as PUBLIC_GOOD, type Policy } from './schema.js';
@@ -51,6 +52,13 @@ export function loadPolicyObject(input: unknown, baseDir: string): Omit<LoadedPo
   return { policy, baseDir: realBaseDir(policy.baseDir ?? baseDir, 'policy object') };
 }
 
+/** A name that refers to nothing the policy defines: the one meant when it is close, else where names are defined. */
+function unknownName(kind: string, name: string, defined: readonly string[], field: string): string {
+  const meant = closest(name, defined);
+  if (meant !== undefined) return `unknown ${kind} "${name}": did you mean "${meant}"?`;
+  return `unknown ${kind} "${name}": ${field} has ${defined.length === 0 ? 'no entries' : defined.map((n) => `"${n}"`).join(', ')}`;
+}
+
 function readPolicyBytes(path: string): Buffer {
   try {
     return readFileLimited(path, MAX_POLICY_BYTES, 'policy', ErrorCodes.POLICY);
@@ -92,14 +100,14 @@ function validatePolicy(input: unknown, source: string, defaultBaseDir: string):
   if (Object.hasOwn(roots, PUBLIC_GOOD)) fail(`trust.roots.${PUBLIC_GOOD}: this name is reserved for the root shipped with trustload`);
   for (const [name, signer] of Object.entries(policy.signers)) {
     for (const root of signer.roots ?? []) {
-      if (root !== PUBLIC_GOOD && !Object.hasOwn(roots, root)) fail(`signers.${name}.roots: unknown trusted root "${root}"`);
+      if (root !== PUBLIC_GOOD && !Object.hasOwn(roots, root)) fail(`signers.${name}.roots: ${unknownName('trusted root', root, [PUBLIC_GOOD, ...Object.keys(roots)], 'trust.roots')}`);
     }
-    if ('key' in signer && !Object.hasOwn(keys, signer.key)) fail(`signers.${name}.key: unknown key "${signer.key}"`);
-    if ('ca' in signer && !Object.hasOwn(cas, signer.ca)) fail(`signers.${name}.ca: unknown CA "${signer.ca}" (trust.cas names the CA files)`);
+    if ('key' in signer && !Object.hasOwn(keys, signer.key)) fail(`signers.${name}.key: ${unknownName('key', signer.key, Object.keys(keys), 'trust.keys')}`);
+    if ('ca' in signer && !Object.hasOwn(cas, signer.ca)) fail(`signers.${name}.ca: ${unknownName('CA', signer.ca, Object.keys(cas), 'trust.cas')}`);
   }
   policy.rules.forEach((rule, i) => {
     rule.signers.forEach((signer, j) => {
-      if (!Object.hasOwn(policy.signers, signer)) fail(`rules[${i}].signers[${j}]: unknown signer "${signer}"`);
+      if (!Object.hasOwn(policy.signers, signer)) fail(`rules[${i}].signers[${j}]: ${unknownName('signer', signer, Object.keys(policy.signers), 'signers')}`);
     });
     const globs = typeof rule.files === 'string' ? [rule.files] : rule.files;
     globs.forEach((glob) => {
