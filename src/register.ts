@@ -13,6 +13,7 @@ import { installModuleHooks } from './hooks/module-hooks.js';
 import { guardNativeBuiltins } from './hooks/native-builtins.js';
 import { hasRegisterHooks, isSupportedNode, SUPPORTED_NODE_RANGE } from './node-features.js';
 import { loadPolicyFile, loadPolicyObject, policyPathFromEnv, type LoadedPolicy } from './policy/load-policy.js';
+import { missingRuleFolders } from './policy/missing-folders.js';
 import type { Policy } from './policy/schema.js';
 
 export interface RegisterOptions {
@@ -43,15 +44,20 @@ export function register(options: RegisterOptions = {}): void {
   if (!isSupportedNode() || !hasRegisterHooks) {
     throw new TrustloadError(ErrorCodes.POLICY, `Node.js ${process.versions.node} is not supported: trustload needs ${SUPPORTED_NODE_RANGE}`);
   }
-  const { loaded, temporary } = loadPolicy(options);
+  if (registered !== undefined) {
+    // Compared by digest alone: the pin in the environment is this guard's own, and would only say "mismatch".
+    const { loaded: asked, temporary } = loadPolicy(options, undefined);
+    temporary?.remove(); // the running guard's own copy is the one its children use
+    if (registered.loaded.sha256 === asked.sha256) return;
+    const running = `${registered.loaded.file} (sha256 ${registered.loaded.sha256})`;
+    throw new TrustloadError(
+      ErrorCodes.POLICY,
+      `a process has one policy, and this one already runs ${running}; register() cannot switch it to ${temporary === undefined ? asked.file : 'the policy object given'}: merge what both allow into one policy`,
+      { path: temporary === undefined ? asked.file : undefined, expected: `sha256:${registered.loaded.sha256}`, found: `sha256:${asked.sha256}` },
+    );
+  }
+  const { loaded, temporary } = loadPolicy(options, environment.TRUSTLOAD_POLICY_SHA256 || undefined);
   try {
-    if (registered !== undefined) {
-      if (registered.loaded.sha256 === loaded.sha256) {
-        temporary?.remove(); // the running guard's own copy is the one its children use
-        return;
-      }
-      throw new TrustloadError(ErrorCodes.POLICY, `trustload is already running with policy ${registered.loaded.file}; a process has one policy`);
-    }
     start(loaded, Object.hasOwn(options, 'quiet') && options.quiet === true);
   } catch (err) {
     temporary?.remove();
@@ -81,6 +87,10 @@ function start(loaded: LoadedPolicy, quiet: boolean): void {
   // Code given with -e/-p has no file: like a data: URL, the policy's `unmatched` decides.
   if (runsEvalCode(process.execArgv)) guard.loadUrl('[eval] (node -e / -p)', { announce: false });
   guardAddons(guard);
+  // Once per process: a worker the guard started runs its parent's policy, which its parent already checked.
+  if (workerPin(process.execArgv, REGISTER_PATH) === undefined) {
+    for (const warning of missingRuleFolders(loaded.policy, loaded.baseDir)) process.stderr.write(`trustload: WARNING: ${warning}\n`);
+  }
   if (mode === 'permissive') announcePermissive(guard);
   if (loaded.policy.lockdown) lockDownLoader((path) => guard.rules.moduleRuleFor(path) !== undefined);
   registered = guard;
@@ -90,7 +100,7 @@ function start(loaded: LoadedPolicy, quiet: boolean): void {
 export function activeGuard(): Guard {
   if (registered !== undefined) return registered;
   if (apiOnly === undefined) {
-    const { loaded } = loadPolicy({});
+    const { loaded } = loadPolicy({}, environment.TRUSTLOAD_POLICY_SHA256 || undefined);
     apiOnly = Guard.forPolicy(loaded, resolveMode(loaded));
   }
   return apiOnly;
@@ -102,8 +112,7 @@ function runsEvalCode(execArgv: readonly string[]): boolean {
 }
 
 /** The policy to run, and for a policy object the file written for children (see writeTemporaryPolicy). */
-function loadPolicy(options: RegisterOptions): { loaded: LoadedPolicy; temporary?: TemporaryPolicy } {
-  const pin = environment.TRUSTLOAD_POLICY_SHA256 || undefined;
+function loadPolicy(options: RegisterOptions, pin: string | undefined): { loaded: LoadedPolicy; temporary?: TemporaryPolicy } {
   // Own fields only: an option left out must not be read from a polluted Object.prototype.
   const policyOption = Object.hasOwn(options, 'policy') ? options.policy : undefined;
   const baseDir = Object.hasOwn(options, 'baseDir') ? options.baseDir : undefined;

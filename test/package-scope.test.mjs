@@ -263,6 +263,7 @@ t.test('policy check warns about a glob that leaves code in its folder unnamed',
       { name: 'prompts', files: '**/*.md', signers: ['offline'] },
       { name: 'tools', files: 'tools/**', signers: ['offline'] },
     ],
+    files: { 'plugins/a.js': '', 'README.md': '', 'tools/t.js': '' },
   });
   const run = await runCli(['policy', 'check', '--policy', app.policyPath]);
   t.equal(run.code, 0, 'a warning keeps exit code 0');

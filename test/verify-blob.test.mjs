@@ -413,7 +413,7 @@ cases.push({
   args: ['verfy-blob', ARTIFACT],
   check: (t, r) => {
     t.equal(r.code, 2);
-    t.match(r.stderr.split('\n')[0], /^trustload: unknown command "verfy-blob"$/);
+    t.match(r.stderr.split('\n')[0], /^trustload: unknown command "verfy-blob": did you mean "verify-blob"\?$/);
     t.notMatch(r.stderr, /^\s+at\s/m, 'no stack trace');
   },
 });

@@ -1,12 +1,16 @@
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, realpathSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { ErrorCodes, TrustloadError } from '../errors.js';
+import { MAX_BUNDLE_BYTES, readFileLimited } from '../io/read.js';
+import { sha256Hex } from '../io/sha256.js';
 import { Guard } from '../guard/guard.js';
 import { manifestBundleIn, nameIn } from '../manifest/directories.js';
 import { isWithin } from '../paths/examine.js';
 import { parseArgs } from 'node:util';
 import { Rules } from '../guard/rules.js';
+import { closest } from '../policy/closest-name.js';
+import { globFolder } from '../policy/globs.js';
+import { filesUnder, ruleFolders } from './rule-files.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
 import { PUBLIC_GOOD_ROOT, type PolicySigner } from '../policy/schema.js';
 import { parseCaPem } from '../trust/cas.js';
@@ -17,15 +21,17 @@ import { ruleWarnings } from './policy-warnings.js';
 import { EXIT_USAGE, EXIT_VERIFIED, UsageError, type Io } from './output.js';
 
 export const POLICY_HELP = `Usage:
-  trustload policy check [--policy FILE] [--json]
+  trustload policy check [--policy FILE] [--strict] [--json]
   trustload policy explain PATH [--policy FILE] [--json]
   trustload policy init --files GLOB (--key PUB.pem | --issuer URL --identity ID | ...)
 
 check    validates the policy as a guarded process would at start-up, and
          prints the SHA-256 of every file it trusts (to paste into "sha256")
-         and of the policy itself (for TRUSTLOAD_POLICY_SHA256). Warns (exit
-         code 0) about rules whose globs leave files Node can load as code
-         in their folder unnamed.
+         and of the policy itself (for TRUSTLOAD_POLICY_SHA256), and how many
+         files each rule protects today. Warns (exit code 0) about a rule
+         that protects no file (a typo such as "plugin/**" protects nothing)
+         and rules whose globs leave files Node can load as code in their
+         folder unnamed. --strict (for CI) makes every warning an error.
 explain  says which rule protects PATH, which signers it allows, and where
          its bundle must be: inside a signed directory, which manifest
          covers PATH (verified, with its closed set, as the loader would)
@@ -39,7 +45,7 @@ export function policy(args: string[], io: Io): number {
   if (args[0] === 'init') return policyInit(args.slice(1), io);
   const { values, positionals } = parseArgs({
     args,
-    options: { policy: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } },
+    options: { policy: { type: 'string' }, json: { type: 'boolean' }, strict: { type: 'boolean' }, help: { type: 'boolean' } },
     allowPositionals: true,
     strict: true,
   });
@@ -48,38 +54,78 @@ export function policy(args: string[], io: Io): number {
     io.out(POLICY_HELP);
     return EXIT_VERIFIED;
   }
-  if (action === 'check' && rest.length === 0) return check(values.policy, values.json === true, io);
+  if (action === 'check' && rest.length === 0) return check(values.policy, values.json === true, values.strict === true, io);
   if (action === 'explain' && rest.length === 1) return explain(rest[0]!, values.policy, values.json === true, io);
-  throw new UsageError('policy takes "check", "explain PATH" or "init" (see trustload policy --help)');
+  const meant = action !== undefined && rest.length === 0 ? closest(action, ['check', 'explain', 'init']) : undefined;
+  throw new UsageError(`policy takes "check", "explain PATH" or "init"${meant !== undefined && meant !== action ? `: did you mean "${meant}"?` : ''}`);
 }
 
-function check(policyFlag: string | undefined, json: boolean, io: Io): number {
+function check(policyFlag: string | undefined, json: boolean, strict: boolean, io: Io): number {
   const loaded = loadCliPolicy(policyFlag);
   const files = trustFileDigests(loaded);
-  const mismatched = files.filter((f) => f.actual !== f.pinned);
-  if (mismatched.length === 0) {
+  const unread = files.filter((f) => f.actual === undefined);
+  const mismatched = files.filter((f) => f.actual !== undefined && f.actual !== f.pinned);
+  const valid = unread.length === 0 && mismatched.length === 0;
+  if (valid) {
     const trust = readTrustFiles(loaded.policy.trust, loaded.baseDir); // checks keys and roots too
     // A CA file's one-root rule needs node:crypto, which start-up leaves to the first protected load.
     for (const [name, { source, bytes }] of trust.cas) parseCaPem(name, bytes.toString('utf8'), source);
   }
-  const warnings = ruleWarnings(loaded.policy);
+  const protectedFiles = filesPerRule(loaded);
+  const warnings = [...emptyRuleWarnings(loaded, protectedFiles), ...ruleWarnings(loaded.policy)];
+  const passes = valid && (!strict || warnings.length === 0);
   if (json) {
-    io.out(JSON.stringify({ policy: loaded.file, sha256: loaded.sha256, valid: mismatched.length === 0, trust: files, warnings }, null, 2));
+    const rules = loaded.policy.rules.map((rule) => ({ name: rule.name, files: protectedFiles.get(rule.name) ?? 0 }));
+    io.out(JSON.stringify({ policy: loaded.file, sha256: loaded.sha256, valid: passes, trust: files, rules, warnings }, null, 2));
   } else {
     for (const warning of warnings) io.err(`trustload: WARNING: ${warning}`);
     io.out(`policy ${loaded.file}`);
     io.out(`  sha256 ${loaded.sha256}   (TRUSTLOAD_POLICY_SHA256)`);
     io.out(`  ${Object.keys(loaded.policy.signers).length} signer(s), ${loaded.policy.rules.length} rule(s), unmatched: ${loaded.policy.unmatched ?? 'allow'}, mode: ${loaded.policy.mode ?? 'enforce'}`);
     for (const f of files) {
-      const status = f.actual === f.pinned ? 'ok' : `MISMATCH: the policy pins ${f.pinned}`;
-      io.out(`  ${f.field}  ${f.path}\n    sha256 ${f.actual ?? '(missing)'}  ${status}`);
+      const status = f.actual === undefined ? `NOT READ: ${f.problem}` : f.actual === f.pinned ? 'ok' : `MISMATCH: the policy pins ${f.pinned}`;
+      io.out(`  ${f.field}  ${f.path}\n    sha256 ${f.actual ?? '(none)'}  ${status}`);
+    }
+    for (const rule of loaded.policy.rules) {
+      const globs = (typeof rule.files === 'string' ? [rule.files] : rule.files).map((glob) => JSON.stringify(glob)).join(', ');
+      io.out(`  rule "${rule.name}" (${globs}): protects ${protectedFiles.get(rule.name) ?? 0} file(s) today`);
     }
   }
-  if (mismatched.length > 0) {
-    io.err(`trustload: ERR_TRUSTLOAD_POLICY: ${mismatched.map((f) => f.field).join(', ')} do not match their pinned sha256`);
-    return EXIT_USAGE;
+  if (strict && warnings.length > 0) {
+    io.err(`trustload: ERR_TRUSTLOAD_POLICY: ${warnings.length} warning(s), which --strict makes errors`);
   }
-  return EXIT_VERIFIED;
+  if (unread.length > 0) {
+    io.err(`trustload: ERR_TRUSTLOAD_POLICY: ${unread.map((f) => `${f.field}: ${f.problem}`).join('; ')} (paths in the policy are relative to its folder)`);
+  }
+  if (mismatched.length > 0) {
+    io.err(`trustload: ERR_TRUSTLOAD_POLICY: ${mismatched.map((f) => f.field).join(', ')} do not match their pinned sha256 (paste the digests above)`);
+  }
+  return passes ? EXIT_VERIFIED : EXIT_USAGE;
+}
+
+/** How many files each rule's globs match today, by the rule's name (the first rule that matches a file has it). */
+function filesPerRule(loaded: LoadedPolicy): Map<string, number> {
+  const rules = new Rules(loaded.policy.rules, loaded.baseDir);
+  const counts = new Map<string, number>();
+  for (const root of ruleFolders(loaded.policy, loaded.baseDir).filter((dir) => existsSync(dir))) {
+    for (const file of filesUnder(root)) {
+      const rule = typeof file === 'string' ? rules.ruleFor(file) : undefined;
+      if (rule !== undefined) counts.set(rule.name, (counts.get(rule.name) ?? 0) + 1);
+    }
+  }
+  return counts;
+}
+
+/** A rule that matches no file protects nothing, and under "unmatched": "allow" what it meant to protect loads unchecked. */
+function emptyRuleWarnings(loaded: LoadedPolicy, counts: Map<string, number>): string[] {
+  return loaded.policy.rules
+    .filter((rule) => !counts.has(rule.name))
+    .map((rule) => {
+      const globs = typeof rule.files === 'string' ? [rule.files] : rule.files;
+      const missing = [...new Set(globs.map(globFolder))].filter((folder) => folder !== '' && !existsSync(join(loaded.baseDir, folder)));
+      const why = missing.length > 0 ? `${missing.map((f) => `${f}/`).join(', ')} does not exist in ${loaded.baseDir}` : `no file in ${loaded.baseDir} matches ${globs.map((g) => JSON.stringify(g)).join(', ')}`;
+      return `rule "${rule.name}" protects no file: ${why}; check the glob for a typo (globs are relative to the policy's folder)`;
+    });
 }
 
 function trustFileDigests(loaded: LoadedPolicy) {
@@ -91,8 +137,13 @@ function trustFileDigests(loaded: LoadedPolicy) {
   ];
   return refs.map(({ field, ref }) => {
     const path = resolve(loaded.baseDir, ref.path);
-    const actual = existsSync(path) ? createHash('sha256').update(readFileSync(path)).digest('hex') : undefined;
-    return { field, path, pinned: ref.sha256, actual };
+    try {
+      // As start-up reads it: a folder, FIFO or device is named as such, never read or waited on.
+      return { field, path, pinned: ref.sha256, actual: sha256Hex(readFileLimited(path, MAX_BUNDLE_BYTES, 'the file', ErrorCodes.POLICY)) };
+    } catch (err) {
+      if (!(err instanceof TrustloadError)) throw err;
+      return { field, path, pinned: ref.sha256, actual: undefined, problem: err.message };
+    }
   });
 }
 

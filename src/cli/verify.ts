@@ -1,11 +1,12 @@
-import { readdirSync, realpathSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ErrorCodes, TrustloadError } from '../errors.js';
 import type { FileDecision, Guard } from '../guard/guard.js';
 import { describeDirectory, type VerifiedDirectory } from '../manifest/describe.js';
 import { cliGuard } from './policy-guard.js';
 import { progressLine } from './progress.js';
+import { filesUnder, ruleFolders } from './rule-files.js';
 import { EXIT_REFUSED, EXIT_USAGE, EXIT_VERIFIED, type Io } from './output.js';
 
 export const VERIFY_HELP = `Usage: trustload verify [PATH...] [--policy FILE] [--json]
@@ -16,15 +17,14 @@ A directory that holds a manifest bundle (manifest.sigstore.json, or the
 rule's "bundle") is checked as one signed unit: the manifest's signature, that
 it holds exactly the files listed, and every file's bytes (in parallel threads
 when large; on a terminal, a progress line on stderr unless --json). Other
-directories are walked (bundles themselves are skipped). With no PATH, every
-file under the policy's folder that a rule protects (node_modules and .git
-are not walked). The policy is --policy, else TRUSTLOAD_POLICY, else
+directories are walked (bundles themselves are skipped; node_modules and .git
+below a named folder are not). With no PATH, every file a rule protects:
+each rule's folder (the fixed part of its globs, which may be inside
+node_modules) is walked; the last line says how many were checked. The policy is --policy, else TRUSTLOAD_POLICY, else
 ./trustload.policy.json. Always judged as in enforce mode.
 
 Exit codes: 0 all verified (or unprotected and allowed), 1 something refused,
 2 usage or policy error.`;
-
-const SKIPPED_DIRS = new Set(['node_modules', '.git']);
 
 interface Outcome {
   path: string;
@@ -48,11 +48,16 @@ export async function verify(args: string[], io: Io): Promise<number> {
   }
   const guard = cliGuard(values.policy);
   const onlyProtected = positionals.length === 0;
-  const roots = onlyProtected ? [guard.loaded.baseDir] : positionals.map((p) => resolve(p));
+  // With no PATH: the folders the rules' globs can match, each walked once (a rule may name node_modules/x).
+  const roots = onlyProtected ? ruleFolders(guard.loaded.policy, guard.loaded.baseDir).filter((dir) => existsSync(dir)) : positionals.map((p) => resolve(p));
+  const seen = new Set<string>();
   const outcomes: Outcome[] = [];
   const directories = guard.directories;
   for (const root of roots) {
     for (const file of filesUnder(root, (dir) => directories.holdsManifest(dir))) {
+      const key = typeof file === 'string' ? file : file.directory;
+      if (seen.has(key)) continue;
+      seen.add(key);
       if (typeof file !== 'string') {
         outcomes.push(await checkDirectory(guard, file.directory, values.json === true));
         continue;
@@ -85,7 +90,12 @@ export async function verify(args: string[], io: Io): Promise<number> {
       else if (o.decision === 'unmatched') io.out(`unmatched  ${o.path} (no rule; allowed)`);
       else io.err(`refused    ${o.path}: ${o.error?.code}: ${o.error?.message}`);
     }
-    if (outcomes.length === 0) io.err('trustload: no files to check');
+    if (outcomes.length === 0) io.err(onlyProtected ? `trustload: the policy protects no file under ${guard.loaded.baseDir} (trustload policy check lists each rule's files)` : 'trustload: no files to check');
+    else {
+      const unmatched = outcomes.filter((o) => o.decision === 'unmatched').length;
+      const verified = outcomes.length - failed.length - unmatched;
+      io.out(`checked ${outcomes.length}${onlyProtected ? ' protected' : ''}: ${verified} verified, ${failed.length} refused${unmatched > 0 ? `, ${unmatched} unmatched (allowed)` : ''}`);
+    }
   }
   if (outcomes.length === 0) return EXIT_USAGE;
   return failed.length > 0 ? EXIT_REFUSED : EXIT_VERIFIED;
@@ -107,36 +117,4 @@ async function checkDirectory(guard: Guard, dir: string, json: boolean): Promise
 
 function refused(error: TrustloadError): Outcome {
   return { path: error.path ?? '(unknown)', decision: 'refused', rule: error.rule, error: error.toJSON() };
-}
-
-/**
- * A file, or every file below a directory; bundles are signatures, not
- * resources, and are skipped. A signed directory is yielded whole (by its
- * real path), not walked.
- */
-function* filesUnder(path: string, isSigned: (dir: string) => boolean): Generator<string | { directory: string }> {
-  let isDirectory: boolean;
-  try {
-    isDirectory = statSync(path).isDirectory();
-  } catch {
-    yield path; // reported as missing by the caller
-    return;
-  }
-  if (!isDirectory) {
-    yield path;
-    return;
-  }
-  const real = realpathSync(path);
-  if (isSigned(real)) {
-    yield { directory: real };
-    return;
-  }
-  for (const entry of readdirSync(path, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-    const child = join(path, entry.name);
-    if (entry.isDirectory()) {
-      if (!SKIPPED_DIRS.has(entry.name)) yield* filesUnder(child, isSigned);
-    } else if (!entry.name.endsWith('.sigstore.json')) {
-      yield child;
-    }
-  }
 }

@@ -246,7 +246,14 @@ export class Guard {
       );
     }
     const bundlePath = `${realPath}.sigstore.json`;
-    const bundle = readFileLimited(bundlePath, MAX_BUNDLE_BYTES, 'bundle', ErrorCodes.BAD_BUNDLE, ErrorCodes.NO_BUNDLE);
+    let bundle: Buffer;
+    try {
+      bundle = readFileLimited(bundlePath, MAX_BUNDLE_BYTES, 'bundle', ErrorCodes.BAD_BUNDLE, ErrorCodes.NO_BUNDLE);
+    } catch (err) {
+      if (!(err instanceof TrustloadError) || err.code !== ErrorCodes.NO_BUNDLE) throw err;
+      // The commonest first refusal: say where the signature must be and how it gets there.
+      throw new TrustloadError(ErrorCodes.NO_BUNDLE, `${err.message}: a protected file loads only with its bundle beside it (trustload sign writes one)`, { cause: err });
+    }
     return this.#ruleVerifier().verify(bytes, bundle, bundlePath, rule.name);
   }
 

@@ -3,8 +3,8 @@
  * `*` matches within one segment, `**` (a whole segment) matches zero or more
  * segments, and both match names that start with `.` (unlike picomatch,
  * minimatch and path.matchesGlob by default: `plugins/**` must cover
- * `plugins/.hidden/a.js`). Every other character is literal: no braces, no
- * `?`, no classes.
+ * `plugins/.hidden/a.js`). Every other character is literal, except the
+ * syntax other matchers give a meaning to, which is refused (unsupportedSyntax).
  */
 export function compileGlob(glob: string): RegExp {
   const segments = glob.replace(/^\.\//, '').split('/');
@@ -28,12 +28,36 @@ export function globProblem(glob: string): string | undefined {
   if (segments.some((s) => s === '..' || s === '.')) return 'must not contain "." or ".." segments';
   if (segments.some((s) => s === '')) return 'must not contain empty segments';
   if (segments.some((s) => s.includes('**') && s !== '**')) return '"**" must be a whole path segment';
+  const unsupported = unsupportedSyntax(glob);
+  if (unsupported) return unsupported;
   try {
     // V8 compiles a regular expression on its first use: one that is too large throws only then.
     compileGlob(glob).test('');
   } catch (err) {
     return `cannot be compiled (${(err as Error).message}): write a shorter glob`;
   }
+  return undefined;
+}
+
+/**
+ * Glob syntax that other matchers (shells, minimatch, picomatch) implement and
+ * this one does not, with what to write instead. Taken literally it would
+ * match nothing a user meant, and a rule that matches nothing protects nothing.
+ * Parentheses, "|", "@", "+" and a "!" inside a name stay literal (folder names
+ * such as "Program Files (x86)"), except in the extglob forms below.
+ */
+function unsupportedSyntax(glob: string): string | undefined {
+  const braces = /\{([^{}]*)\}/.exec(glob);
+  if (braces) {
+    const alternatives = braces[1]!.split(',').map((alt) => `${glob.slice(0, braces.index)}${alt}${glob.slice(braces.index + braces[0].length)}`);
+    return `uses braces, which are not supported: list one glob per alternative in the rule's "files" (${alternatives.map((a) => JSON.stringify(a)).join(', ')})`;
+  }
+  if (/[{}]/.test(glob)) return 'uses a brace, which is not supported: list one glob per alternative in the rule\'s "files"';
+  if (/[@+!*?]\(/.test(glob)) return 'uses an extglob such as @(a|b), which is not supported: list one glob per alternative in the rule\'s "files"';
+  if (/[[\]]/.test(glob)) return 'uses a character class [...], which is not supported: list each name, or use * (any characters within one segment)';
+  if (glob.includes('?')) return 'uses "?", which is not supported: use * (any characters within one segment)';
+  if (glob.startsWith('!')) return 'starts with "!", and negation is not supported: name the files to protect (rules are checked in order; the first that matches wins)';
+  if (glob.includes('\\')) return 'uses a backslash, which is not supported: write paths with "/", and every character but * is literal';
   return undefined;
 }
 

@@ -6,6 +6,8 @@ import { readFileLimited } from '../io/read.js';
 import { frozenCopy } from '../io/frozen.js';
 import { sha256Hex } from '../io/sha256.js';
 import { globProblem } from './globs.js';
+import { closest } from './closest-name.js';
+import { digestsToPaste } from './digest-hints.js';
 import { describeIssue } from './issues.js';
 import { PolicySchema, PUBLIC_GOOD_ROOT as PUBLIC_GOOD, type Policy } from './schema.js';
 
@@ -30,24 +32,45 @@ export function policyPathFromEnv(env: Readonly<Partial<Record<string, string>>>
 
 /** Reads, pins and validates a policy file. Any problem is an ERR_TRUSTLOAD_POLICY naming the file and field. */
 export function loadPolicyFile(path: string, expectedSha256?: string): LoadedPolicy {
-  const bytes = readFileLimited(path, MAX_POLICY_BYTES, 'policy', ErrorCodes.POLICY);
+  const bytes = readPolicyBytes(path);
   const file = realpathSync(path);
   const sha256 = sha256Hex(bytes);
   if (expectedSha256 !== undefined && expectedSha256.toLowerCase() !== sha256) {
-    throw new TrustloadError(ErrorCodes.POLICY, `policy ${file} does not match TRUSTLOAD_POLICY_SHA256`, {
+    throw new TrustloadError(ErrorCodes.POLICY, `policy ${file} does not match TRUSTLOAD_POLICY_SHA256, which pins another policy (a guarded parent pins its own for its children): set it to this file's sha256 (trustload policy check prints it) or unset it`, {
       path: file,
       expected: `sha256:${expectedSha256.toLowerCase()}`,
       found: `sha256:${sha256}`,
     });
   }
-  const policy = validatePolicy(parseJson(bytes.toString('utf8'), `policy ${file}`, ErrorCodes.POLICY), file);
+  const policy = validatePolicy(parseJson(bytes.toString('utf8'), `policy ${file}`, ErrorCodes.POLICY), file, dirname(file));
   return frozenCopy({ policy, file, baseDir: realBaseDir(policy.baseDir ?? dirname(file), file), sha256 });
 }
 
 /** Validates a policy given as an object (register({ policy, baseDir })). */
 export function loadPolicyObject(input: unknown, baseDir: string): Omit<LoadedPolicy, 'file' | 'sha256'> {
-  const policy = validatePolicy(input, 'policy object');
+  const policy = validatePolicy(input, 'policy object', baseDir);
   return { policy, baseDir: realBaseDir(policy.baseDir ?? baseDir, 'policy object') };
+}
+
+/** A name that refers to nothing the policy defines: the one meant when it is close, else where names are defined. */
+function unknownName(kind: string, name: string, defined: readonly string[], field: string): string {
+  const meant = closest(name, defined);
+  if (meant !== undefined) return `unknown ${kind} "${name}": did you mean "${meant}"?`;
+  return `unknown ${kind} "${name}": ${field} has ${defined.length === 0 ? 'no entries' : defined.map((n) => `"${n}"`).join(', ')}`;
+}
+
+function readPolicyBytes(path: string): Buffer {
+  try {
+    return readFileLimited(path, MAX_POLICY_BYTES, 'policy', ErrorCodes.POLICY);
+  } catch (err) {
+    const errno = ((err as Error).cause as NodeJS.ErrnoException | undefined)?.code;
+    if (errno !== 'ENOENT' && errno !== 'ENOTDIR') throw err;
+    throw new TrustloadError(
+      ErrorCodes.POLICY,
+      'the policy file does not exist: run "trustload policy init" to create one here, or set TRUSTLOAD_POLICY to the policy file to use',
+      { path, cause: err },
+    );
+  }
 }
 
 function realBaseDir(dir: string, source: string): string {
@@ -59,12 +82,17 @@ function realBaseDir(dir: string, source: string): string {
 }
 
 /** The schema, then what a schema cannot say: names must refer to things that exist, modes must agree. */
-function validatePolicy(input: unknown, source: string): Policy {
+function validatePolicy(input: unknown, source: string, defaultBaseDir: string): Policy {
   const fail = (problem: string): never => {
     throw new TrustloadError(ErrorCodes.POLICY, `${source}: ${problem}`);
   };
   const parsed = PolicySchema.safeParse(input);
-  if (!parsed.success) return fail(describeIssue(parsed.error.issues[0]!, input));
+  if (!parsed.success) {
+    const problem = describeIssue(parsed.error.issues, input, PolicySchema);
+    const baseDir = (input as { baseDir?: unknown } | null)?.baseDir;
+    const digests = /^trust\.\w+\.[^:]+\.sha256: /.test(problem) ? digestsToPaste(input, typeof baseDir === 'string' ? baseDir : defaultBaseDir) : '';
+    return fail(`${problem}${digests}`);
+  }
   const policy = parsed.data;
   const roots = policy.trust?.roots ?? {};
   const keys = policy.trust?.keys ?? {};
@@ -72,14 +100,14 @@ function validatePolicy(input: unknown, source: string): Policy {
   if (Object.hasOwn(roots, PUBLIC_GOOD)) fail(`trust.roots.${PUBLIC_GOOD}: this name is reserved for the root shipped with trustload`);
   for (const [name, signer] of Object.entries(policy.signers)) {
     for (const root of signer.roots ?? []) {
-      if (root !== PUBLIC_GOOD && !Object.hasOwn(roots, root)) fail(`signers.${name}.roots: unknown trusted root "${root}"`);
+      if (root !== PUBLIC_GOOD && !Object.hasOwn(roots, root)) fail(`signers.${name}.roots: ${unknownName('trusted root', root, [PUBLIC_GOOD, ...Object.keys(roots)], 'trust.roots')}`);
     }
-    if ('key' in signer && !Object.hasOwn(keys, signer.key)) fail(`signers.${name}.key: unknown key "${signer.key}"`);
-    if ('ca' in signer && !Object.hasOwn(cas, signer.ca)) fail(`signers.${name}.ca: unknown CA "${signer.ca}" (trust.cas names the CA files)`);
+    if ('key' in signer && !Object.hasOwn(keys, signer.key)) fail(`signers.${name}.key: ${unknownName('key', signer.key, Object.keys(keys), 'trust.keys')}`);
+    if ('ca' in signer && !Object.hasOwn(cas, signer.ca)) fail(`signers.${name}.ca: ${unknownName('CA', signer.ca, Object.keys(cas), 'trust.cas')}`);
   }
   policy.rules.forEach((rule, i) => {
     rule.signers.forEach((signer, j) => {
-      if (!Object.hasOwn(policy.signers, signer)) fail(`rules[${i}].signers[${j}]: unknown signer "${signer}"`);
+      if (!Object.hasOwn(policy.signers, signer)) fail(`rules[${i}].signers[${j}]: ${unknownName('signer', signer, Object.keys(policy.signers), 'signers')}`);
     });
     const globs = typeof rule.files === 'string' ? [rule.files] : rule.files;
     globs.forEach((glob) => {

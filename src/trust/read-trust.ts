@@ -53,7 +53,8 @@ export function readTrustFiles(trust: PolicyTrust | undefined, baseDir: string):
 }
 
 function readPinned(path: string, sha256: string, field: string, limit: number): Buffer {
-  const bytes = readFileLimited(path, limit, `${field} file`, ErrorCodes.POLICY);
+  // A missing file is said so, not reported as a digest mismatch; the policy is refused all the same.
+  const bytes = readFileLimited(path, limit, `${field}: the file`, ErrorCodes.POLICY);
   const digest = sha256Hex(bytes);
   if (digest !== sha256) {
     throw new TrustloadError(ErrorCodes.POLICY, `${field}: ${path} does not match its pinned sha256 (run trustload policy check to print digests)`, {

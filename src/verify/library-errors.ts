@@ -30,3 +30,21 @@ export function fromLibraryError(err: unknown): TrustloadError {
   if (code !== undefined) return new TrustloadError(code, `${message}${cause}`, { cause: err });
   return new TrustloadError(ErrorCodes.BAD_BUNDLE, `malformed bundle: ${message}${cause}`, { cause: err });
 }
+
+/**
+ * The library's "expected 1 tlog entries, got 0", said with what to do: a
+ * bundle signed offline has no log entry, which only a key or CA signer
+ * that says so accepts. Other errors are returned as they are.
+ */
+export function explainMissingLogEntry(error: TrustloadError, signer: { name: string; kind: 'keyless' | 'key' | 'ca' }): TrustloadError {
+  if (error.code !== ErrorCodes.TLOG || !/\btlog entries, got 0\b/.test(error.message)) return error;
+  const fix =
+    signer.kind === 'keyless'
+      ? 'a keyless signature is trusted only with one: sign with the transparency log on, or sign with a key for offline use'
+      : 'if it was signed offline on purpose, set "transparencyLog": false on this signer in the policy (trustload verify-blob: --insecure-ignore-tlog)';
+  return new TrustloadError(ErrorCodes.TLOG, `the bundle has no transparency log entry, and signer "${signer.name}" requires one: ${fix}`, {
+    expected: 'a transparency log entry',
+    found: 'none',
+    cause: error,
+  });
+}

@@ -8,7 +8,8 @@ import { ownOptions } from '../io/frozen.js';
 import type { Artifact } from './artifact.js';
 import { validateCaChain, type CaLeaf } from './ca-chain.js';
 import { certificateIdentity, type CertificateIdentity } from './claims.js';
-import { fromLibraryError } from './library-errors.js';
+import { explainMissingLogEntry, fromLibraryError } from './library-errors.js';
+import { rootMismatch } from './root-mismatch.js';
 import { signatureContent } from './signature-content.js';
 import {
   describeCaIdentity,
@@ -110,7 +111,7 @@ function verifyKeyless(bundle: Bundle, entity: SignedEntity, chain: Certificate[
     try {
       new Verifier(material, ownOptions({ ctlogThreshold: 1, tlogThreshold: 1, timestampThreshold: 1 })).verify(entity);
     } catch (err) {
-      firstFailure ??= fromLibraryError(err);
+      firstFailure ??= rootMismatch(chain[0]!, material, group[0]!.roots) ?? explainMissingLogEntry(fromLibraryError(err), group[0]!);
       continue;
     }
     const found = certificateIdentity(certificate);
@@ -125,7 +126,7 @@ function verifyKeyless(bundle: Bundle, entity: SignedEntity, chain: Certificate[
     // The signature is genuine but its signer is not one this rule allows: say exactly what differed.
     const mismatches = signers.map((s) => matchKeyless(s, verifiedIdentity!)!);
     const only = signers.length === 1 ? mismatches[0]! : undefined;
-    throw new TrustloadError(ErrorCodes.UNTRUSTED_SIGNER, 'the bundle was signed by an identity this rule does not allow', {
+    throw new TrustloadError(ErrorCodes.UNTRUSTED_SIGNER, 'the bundle was signed by an identity that no allowed signer accepts', {
       expected: only?.expected ?? signers.map(describeExpectedIdentity),
       found: only?.found ?? `${verifiedIdentity.identity ?? '(no identity)'} from ${verifiedIdentity.issuer ?? '(no issuer)'}`,
     });
@@ -155,7 +156,7 @@ function verifyWithKeys(entity: SignedEntity, signers: KeySignerSpec[]): Verifie
       new Verifier(signer.material, ownOptions({ ...thresholds, ctlogThreshold: 0, timestampThreshold: 0 })).verify(entity);
       return { signer: signer.name, kind: 'key', key: signer.keyName, roots: signer.roots, logged: signer.transparencyLog };
     } catch (err) {
-      firstFailure ??= fromLibraryError(err);
+      firstFailure ??= explainMissingLogEntry(fromLibraryError(err), signer);
     }
   }
   throw firstFailure!;
@@ -194,7 +195,7 @@ function verifyWithCas(entity: SignedEntity, chain: Certificate[], signers: CaSi
       new Verifier(material, { tlogThreshold: signer.transparencyLog ? 1 : 0, ctlogThreshold: 0, timestampThreshold: 0 }).verify(asKey);
       leaf = validateCaChain(chain, signer.ca, times.length > 0 ? times : [new Date()]);
     } catch (err) {
-      firstFailure ??= fromLibraryError(err);
+      firstFailure ??= explainMissingLogEntry(fromLibraryError(err), signer);
       continue;
     }
     validated = leaf;
@@ -214,7 +215,7 @@ function verifyWithCas(entity: SignedEntity, chain: Certificate[], signers: CaSi
   if (validated !== undefined) {
     const mismatches = signers.map((s) => matchCa(s, validated!));
     const only = signers.length === 1 ? mismatches[0] : undefined;
-    throw new TrustloadError(ErrorCodes.UNTRUSTED_SIGNER, 'the bundle was signed by a certificate this rule does not allow', {
+    throw new TrustloadError(ErrorCodes.UNTRUSTED_SIGNER, 'the bundle was signed by a certificate that no allowed signer accepts', {
       expected: only?.expected ?? signers.map(describeExpectedCaIdentity),
       found: only?.found ?? describeCaIdentity(validated),
     });

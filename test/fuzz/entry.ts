@@ -9,3 +9,4 @@ export { parseTrustedRoot } from '../../src/trust/trusted-root.js';
 export { loadPolicyFile } from '../../src/policy/load-policy.js';
 export { Guard } from '../../src/guard/guard.js';
 export { ErrorCodes, TrustloadError } from '../../src/errors.js';
+export { compileGlob, globProblem } from '../../src/policy/globs.js';

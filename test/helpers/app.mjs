@@ -87,11 +87,24 @@ export function makeApp(t, { files = {}, sign = [], policy, ...policyOptions } =
     },
   };
   if (policy !== false) {
-    app.write('trustload.policy.json', typeof policy === 'string' ? policy : `${JSON.stringify(policy ?? policyObject(policyOptions), null, 2)}\n`);
+    const object = typeof policy === 'string' ? undefined : policy ?? policyObject(policyOptions);
+    app.write('trustload.policy.json', object === undefined ? policy : `${JSON.stringify(object, null, 2)}\n`);
+    // As in a real application, the folders the rules protect exist (else start-up warns that a rule protects nothing).
+    for (const folder of ruleFolders(object)) mkdirSync(join(dir, folder), { recursive: true });
   }
   for (const [rel, content] of Object.entries(files)) app.write(rel, content);
   for (const rel of sign) app.sign(rel);
   return app;
+}
+
+/** Each rule glob's fixed folder (src/policy/globs.ts globFolder), for well-formed rules. */
+function ruleFolders(policy) {
+  const rules = Array.isArray(policy?.rules) ? policy.rules : [];
+  return rules.flatMap((rule) => [rule?.files].flat()).filter((glob) => typeof glob === 'string' && !glob.startsWith('/') && !glob.includes('..')).map((glob) => {
+    const segments = glob.replace(/^\.\//, '').split('/').slice(0, -1);
+    const wild = segments.findIndex((s) => s.includes('*'));
+    return segments.slice(0, wild === -1 ? segments.length : wild).join('/');
+  }).filter((folder) => folder !== '');
 }
 
 /** `bytes` with the first occurrence of `from` replaced by `to` (same length: one or a few bytes changed). */

@@ -91,12 +91,14 @@ export function assertRefused(t, result, code, { exit = 1, message } = {}) {
   if (message !== undefined) t.match(result.stderr, message, 'the message says why');
 }
 
-/** A usage error: exit 2 and one clean line naming the problem. */
+/** A usage error: exit 2, one clean line naming the problem, then the command's usage. */
 export function assertUsage(t, result, message) {
   t.equal(result.code, 2, 'exits 2');
-  assertCleanMessage(t, result.stderr);
+  const [line, usage = ''] = result.stderr.split('\n\n');
+  assertCleanMessage(t, line);
+  t.match(usage, /^Usage:[^]*\nRun trustload [a-z-]+ --help for details\.\n$/, `then the command's usage:\n${result.stderr}`);
   t.equal(result.stdout, '', 'nothing on stdout');
-  if (message !== undefined) t.match(result.stderr, message, 'the message names the problem');
+  if (message !== undefined) t.match(line, message, 'the message names the problem');
 }
 
 /** Verified: exit 0, nothing on stderr, the one-line verdict on stdout. */
