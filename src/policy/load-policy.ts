@@ -5,9 +5,11 @@ import { parseJson } from '../io/json.js';
 import { readFileLimited } from '../io/read.js';
 import { frozenCopy } from '../io/frozen.js';
 import { sha256Hex } from '../io/sha256.js';
+import { loadPolicyExplainer } from '../guard/load-verifier.js';
 import { globProblem } from './globs.js';
-import { describeIssue } from './issues.js';
-import { PolicySchema, PUBLIC_GOOD_ROOT as PUBLIC_GOOD, type Policy } from './schema.js';
+import { isValidPolicy } from './policy-validator.js';
+import { PUBLIC_GOOD_ROOT as PUBLIC_GOOD } from './public-good-name.js';
+import type { Policy } from './schema.js';
 
 const DEFAULT_POLICY_FILE = 'trustload.policy.json';
 const MAX_POLICY_BYTES = 1024 * 1024;
@@ -63,9 +65,21 @@ function validatePolicy(input: unknown, source: string): Policy {
   const fail = (problem: string): never => {
     throw new TrustloadError(ErrorCodes.POLICY, `${source}: ${problem}`);
   };
-  const parsed = PolicySchema.safeParse(input);
-  if (!parsed.success) return fail(describeIssue(parsed.error.issues[0]!, input));
-  const policy = parsed.data;
+  // Copied once, then checked and used: a getter in a policy object cannot answer the check one
+  // way and the guard another, and a field inherited from a polluted prototype is not copied.
+  let copy: unknown;
+  try {
+    copy = frozenCopy(input);
+  } catch (err) {
+    throw new TrustloadError(ErrorCodes.POLICY, `${source}: cannot be read as JSON data: ${(err as Error).message}`, { cause: err });
+  }
+  // The validator generated from the schema at build time accepts a valid policy without loading zod.
+  let policy = copy as Policy;
+  if (!isValidPolicy(copy)) {
+    const explained = loadPolicyExplainer().explainPolicy(copy);
+    if ('problem' in explained) return fail(explained.problem);
+    policy = frozenCopy(explained.policy);
+  }
   const roots = policy.trust?.roots ?? {};
   const keys = policy.trust?.keys ?? {};
   const cas = policy.trust?.cas ?? {};
@@ -90,6 +104,6 @@ function validatePolicy(input: unknown, source: string): Policy {
   if (policy.mode === 'permissive' && policy.allowPermissive !== true) {
     fail('mode: "permissive" needs "allowPermissive": true');
   }
-  // Signers and their trust are built lazily, after application code ran: from this copy only.
-  return frozenCopy(policy);
+  // Signers and their trust are built lazily, after application code ran: from this frozen copy only.
+  return policy;
 }
