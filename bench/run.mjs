@@ -36,6 +36,7 @@ import { bundleFromJSON } from '@sigstore/bundle';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { signFile } from '../scripts/sign-with-key.mjs';
+import { dependencyPatchesPlugin } from '../scripts/dependency-patches.mjs';
 import { directoriesBench } from './directories.mjs';
 
 const SETTINGS = {
@@ -99,6 +100,7 @@ async function buildEntry() {
     platform: 'node',
     target: 'node22',
     banner: { js: "import { createRequire as __benchRequire } from 'node:module'; const require = __benchRequire(import.meta.url);" },
+    plugins: [dependencyPatchesPlugin()],
     logLevel: 'warning',
   });
   return import(pathToFileURL(outfile).href);

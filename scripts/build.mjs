@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { dependencyPatchesPlugin } from './dependency-patches.mjs';
 import { loadPolicySchema, policyValidatorPlugin } from './policy-validator.mjs';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -58,7 +59,7 @@ const { metafile } = await build({
   chunkNames: '[name]-[hash]',
   // require() for builtins and the bundled CommonJS dependencies, without importing node:module.
   banner: { js: "const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);" },
-  plugins: [builtinsViaRequire, await policyValidatorPlugin(REPO, policySchema)],
+  plugins: [builtinsViaRequire, await policyValidatorPlugin(REPO, policySchema), dependencyPatchesPlugin()],
   logLevel: 'warning',
   metafile: true,
 });

@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { dependencyPatchesPlugin } from '../../scripts/dependency-patches.mjs';
 import { policyValidatorPlugin } from '../../scripts/policy-validator.mjs';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -34,7 +35,7 @@ export async function loadInternals() {
     target: 'node22',
     chunkNames: '[name]-[hash]',
     banner: { js: "const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);" },
-    plugins: [await policyValidatorPlugin(REPO)],
+    plugins: [await policyValidatorPlugin(REPO), dependencyPatchesPlugin()],
     logLevel: 'warning',
   });
   return import(pathToFileURL(join(dir, 'build', 'entry.js')).href);
