@@ -60,6 +60,8 @@ const { metafile } = await build({
   // require() for builtins and the bundled CommonJS dependencies, without importing node:module.
   banner: { js: "const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);" },
   plugins: [builtinsViaRequire, await policyValidatorPlugin(REPO, policySchema), dependencyPatchesPlugin()],
+  minify: true,
+  keepNames: true,
   logLevel: 'warning',
   metafile: true,
 });
