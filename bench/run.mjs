@@ -252,7 +252,7 @@ function startup() {
   ]);
   console.log();
   console.log(`START: fresh processes, start-up to exit (${SETTINGS.guardSpawns} spawns each, interleaved; wall: median spawnSync time; CPU: mean user+sys as in GUARD; peak RSS: median of the`);
-  console.log('  child\'s own process.resourceUsage().maxRSS at exit; targets (issue 10): protects nothing 1.3x, one keyless bundle 2.2x)');
+  console.log('  child\'s own VmHWM at exit; targets (issue 10): protects nothing 1.3x, one keyless bundle 2.2x)');
   table(['process', 'median ms', 'ratio', 'extra ms', 'CPU ms', 'CPU ratio', 'extra CPU ms', 'peak RSS MiB', 'extra MiB'], rows);
 }
 
