@@ -7,6 +7,10 @@
 //         wall time (also shown)
 //   cold  fresh processes: `node dist/cli.js verify-blob ...` and an import of
 //         dist/index.js vs a bare `node -e 0` (the same Node binary)
+//   start the issue's two start-up ratios, side by side against bare node in
+//         the same run, with each process's peak RSS: a guarded app whose
+//         policy protects nothing it loads, and one that verifies one keyless
+//         bundle (the public-good root, read through readVerifiedSync)
 //   guard fresh processes of a temp app under `node --import register.mjs`
 //         (its policy pins a P-256 key and protects plugins/** and prompts/**)
 //         vs the same app under plain node: an empty app (start-up alone), and
@@ -32,6 +36,7 @@ import { bundleFromJSON } from '@sigstore/bundle';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { signFile } from '../scripts/sign-with-key.mjs';
+import { dependencyPatchesPlugin } from '../scripts/dependency-patches.mjs';
 import { directoriesBench } from './directories.mjs';
 
 const SETTINGS = {
@@ -70,6 +75,7 @@ console.log(`trustload bench: Node ${process.version} (${process.execPath}), ${p
 console.log(`settings: ${JSON.stringify(SETTINGS)}\n`);
 warm();
 cold();
+startup();
 const app = makeGuardApp();
 guardProcesses(app);
 guardLoads(app);
@@ -94,6 +100,7 @@ async function buildEntry() {
     platform: 'node',
     target: 'node22',
     banner: { js: "import { createRequire as __benchRequire } from 'node:module'; const require = __benchRequire(import.meta.url);" },
+    plugins: [dependencyPatchesPlugin()],
     logLevel: 'warning',
   });
   return import(pathToFileURL(outfile).href);
@@ -182,6 +189,71 @@ function cold() {
   const rows = variants.map((v, i) => [v.name, median(times[i]).toFixed(1), `${Math.min(...times[i]).toFixed(1)}-${Math.max(...times[i]).toFixed(1)}`, (median(times[i]) / base).toFixed(2), `+${(median(times[i]) - base).toFixed(1)}`]);
   console.log(`COLD: wall time of a fresh process (spawnSync, ${SETTINGS.spawns} each, interleaved; ratio and extra against the baseline's median)`);
   table(['process', 'median ms', 'min-max ms', 'ratio', 'extra ms'], rows);
+}
+
+/**
+ * Start-up, the ratios the README and issue 10 quote: fresh processes of
+ * an app that prints its own peak RSS at exit (VmHWM), bare
+ * and under `--import register.mjs`. "nothing" has a policy with a rule for
+ * plugins/** and an app that loads none; "keyless" reads one file signed by
+ * a keyless bundle (conformance happy-path-v0.3) through readVerifiedSync,
+ * so its start-up includes loading the verifier and one verification
+ * against the shipped public-good root; its bare side reads it with fs.
+ */
+function startup() {
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'trustload-bench-start-')));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(join(dir, 'data'));
+  writeFileSync(join(dir, 'data', 'a.txt'), readFileSync(ARTIFACT));
+  writeFileSync(join(dir, 'data', 'a.txt.sigstore.json'), readFileSync(CASES[0].bundle));
+  const policy = {
+    version: 1,
+    signers: { beacon: { issuer: ISSUER, identity: IDENTITY } },
+    rules: [
+      { name: 'plugins', files: 'plugins/**', signers: ['beacon'] },
+      { name: 'data', files: 'data/**', signers: ['beacon'] },
+    ],
+  };
+  writeFileSync(join(dir, 'trustload.policy.json'), `${JSON.stringify(policy, null, 2)}\n`);
+  // VmHWM, the peak of this process image: getrusage's maxRSS would include the spawning bench's own peak
+  // (Linux carries it across fork and exec). Where there is no /proc, maxRSS stands in.
+  const printRss =
+    "process.on('exit', () => { let kb = process.resourceUsage().maxRSS; try { kb = Number(/VmHWM:\\s*(\\d+)/.exec(process.getBuiltinModule('node:fs').readFileSync('/proc/self/status', 'utf8'))[1]); } catch {} console.log(kb); });\n";
+  const index = JSON.stringify(pathToFileURL(join(REPO, 'dist', 'index.js')).href);
+  writeFileSync(join(dir, 'nothing.mjs'), printRss);
+  writeFileSync(join(dir, 'keyless.mjs'), `import { readVerifiedSync } from ${index};\n${printRss}readVerifiedSync('data/a.txt');\n`);
+  writeFileSync(join(dir, 'keyless-bare.mjs'), `import { readFileSync } from 'node:fs';\n${printRss}readFileSync('data/a.txt');\n`);
+  const variants = [
+    { name: 'protects nothing it loads: node app.mjs', args: ['nothing.mjs'] },
+    { name: 'protects nothing it loads: guarded', args: ['--import', REGISTER, 'nothing.mjs'], base: 0 },
+    { name: 'one keyless bundle: node app.mjs (fs)', args: ['keyless-bare.mjs'] },
+    { name: 'one keyless bundle: guarded (readVerifiedSync)', args: ['--import', REGISTER, 'keyless.mjs'], base: 2 },
+  ];
+  const runs = variants.map(() => []);
+  for (let round = -1; round < SETTINGS.guardSpawns; round++) {
+    for (let k = 0; k < variants.length; k++) {
+      const i = (Math.max(round, 0) + k) % variants.length;
+      const run = spawnTimed(variants[i].args, dir);
+      if (round >= 0) runs[i].push({ ...run, rssKb: Number(run.stdout.trim()) });
+    }
+  }
+  const wall = runs.map((r) => median(r.map((x) => x.ms)));
+  const cpu = runs.map((r) => (r[0].cpuMs === undefined ? undefined : r.reduce((a, x) => a + x.cpuMs, 0) / r.length));
+  const rss = runs.map((r) => median(r.map((x) => x.rssKb)) / 1024);
+  const vs = (values, i, base) => (base === undefined || values[i] === undefined ? ['', ''] : [(values[i] / values[base]).toFixed(2), `+${(values[i] - values[base]).toFixed(1)}`]);
+  const rows = variants.map((v, i) => [
+    v.name,
+    wall[i].toFixed(1),
+    ...vs(wall, i, v.base),
+    cpu[i]?.toFixed(1) ?? 'n/a',
+    ...vs(cpu, i, v.base),
+    rss[i].toFixed(1),
+    v.base === undefined ? '' : `+${(rss[i] - rss[v.base]).toFixed(1)}`,
+  ]);
+  console.log();
+  console.log(`START: fresh processes, start-up to exit (${SETTINGS.guardSpawns} spawns each, interleaved; wall: median spawnSync time; CPU: mean user+sys as in GUARD; peak RSS: median of the`);
+  console.log('  child\'s own VmHWM at exit; targets (issue 10): protects nothing 1.3x, one keyless bundle 2.2x)');
+  table(['process', 'median ms', 'ratio', 'extra ms', 'CPU ms', 'CPU ratio', 'extra CPU ms', 'peak RSS MiB', 'extra MiB'], rows);
 }
 
 /**

@@ -3,10 +3,20 @@
 // at start-up; types come from tsc (npm run build runs both).
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { dependencyPatchesPlugin } from './dependency-patches.mjs';
+import { loadPolicySchema, policyValidatorPlugin } from './policy-validator.mjs';
 
+const REPO = fileURLToPath(new URL('..', import.meta.url));
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
+
+// The policy schema, once: the validator the guard runs on the success path, and the JSON Schema
+// that ships for editors (package.json exports it); zod itself stays out of start-up.
+const policySchema = await loadPolicySchema(REPO);
+mkdirSync(join(REPO, 'schema'), { recursive: true });
+writeFileSync(join(REPO, 'schema', 'policy.schema.json'), `${JSON.stringify(policyJsonSchema(policySchema), null, 2)}\n`);
 
 // Node builtins are taken with require(), not `import`: an ESM import of a
 // builtin makes Node build an ES module facade over all of its exports (for
@@ -27,7 +37,8 @@ const builtinsViaRequire = {
 
 const { metafile } = await build({
   // verifier.js and native.js are loaded lazily (src/guard/load-verifier.ts): on the first protected
-  // load, and on the first native load. hash-worker.js is the entry of the threads that hash large
+  // load, and on the first native load; policy-explain.js (zod) for a policy the generated validator did not
+  // accept. hash-worker.js is the entry of the threads that hash large
   // signed directories (src/manifest/hash-pool.ts).
   entryPoints: {
     index: 'src/index.ts',
@@ -35,6 +46,7 @@ const { metafile } = await build({
     register: 'src/register-entry.ts',
     verifier: 'src/guard/verifier.ts',
     native: 'src/native/native.ts',
+    'policy-explain': 'src/policy/explain-policy.ts',
     'hash-worker': 'src/manifest/hash-worker.ts',
   },
   outdir: 'dist',
@@ -47,7 +59,9 @@ const { metafile } = await build({
   chunkNames: '[name]-[hash]',
   // require() for builtins and the bundled CommonJS dependencies, without importing node:module.
   banner: { js: "const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);" },
-  plugins: [builtinsViaRequire],
+  plugins: [builtinsViaRequire, await policyValidatorPlugin(REPO, policySchema), dependencyPatchesPlugin()],
+  minify: true,
+  keepNames: true,
   logLevel: 'warning',
   metafile: true,
 });
@@ -77,7 +91,7 @@ function embedOwnDigests({ outputs }) {
     entries.forEach(visit);
     return found;
   };
-  const lazy = closure(['dist/verifier.js', 'dist/native.js']);
+  const lazy = closure(['dist/verifier.js', 'dist/native.js', 'dist/policy-explain.js']);
   const beforeHooks = closure(['dist/register.js']);
   if (holders.length === 0 || holders.some((file) => lazy.has(file) || !beforeHooks.has(file))) {
     throw new Error(`build: the own-files placeholder is in ${holders.join(', ') || 'no file'}; it must be in what dist/register.js imports, outside ${[...lazy].join(', ')}`);
@@ -88,4 +102,18 @@ function embedOwnDigests({ outputs }) {
   for (const file of files) if (!holders.includes(file)) digests[basename(file)] = sha256(file);
   const own = JSON.stringify({ files: digests, lazy: [...lazy].map((file) => basename(file)) });
   for (const file of holders) writeFileSync(file, readFileSync(file, 'utf8').replaceAll(PLACEHOLDER, JSON.stringify(own)));
+}
+
+/**
+ * The policy's JSON Schema, for editors: what a policy's "$schema" names.
+ * Refinements (one of identity or identityPattern, valid patterns) are code,
+ * not JSON Schema: trustload checks them when it loads the policy.
+ */
+function policyJsonSchema({ PolicySchema, toJSONSchema }) {
+  const { version } = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8'));
+  return {
+    ...toJSONSchema(PolicySchema, { io: 'input', unrepresentable: 'throw' }),
+    $id: `https://unpkg.com/trustload@${version}/schema/policy.schema.json`,
+    title: 'trustload policy',
+  };
 }

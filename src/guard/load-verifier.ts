@@ -3,10 +3,12 @@ import { fileURLToPath } from 'node:url';
 import { ErrorCodes, TrustloadError } from '../errors.js';
 import { readFileLimited } from '../io/read.js';
 import type * as NativeModule from '../native/native.js';
+import type * as PolicyExplainerModule from '../policy/explain-policy.js';
 import type * as VerifierModule from './verifier.js';
 
 // Replaced at build time (scripts/build.mjs) by the SHA-256 of register.mjs and every file in dist/ but the ones
-// holding this text, by name ("files"), and the names of dist/verifier.js, dist/native.js and the chunks they import ("lazy").
+// holding this text, by name ("files"), and the names of dist/verifier.js, dist/native.js, dist/policy-explain.js and the chunks
+// they import ("lazy").
 const OWN_FILES: string = '__TRUSTLOAD_OWN_FILES__';
 
 // Taken before application code can replace it. node:crypto hashes the 300 kB of Sigstore code in
@@ -89,6 +91,11 @@ export function serveInternalsThroughHooks(): void {
  */
 export function loadVerifierModule(): typeof VerifierModule {
   return loadInternal('./verifier.js') as typeof VerifierModule;
+}
+
+/** Loads zod and the policy schema, for a policy the generated validator did not accept (src/policy/load-policy.ts). */
+export function loadPolicyExplainer(): typeof PolicyExplainerModule {
+  return loadInternal('./policy-explain.js') as typeof PolicyExplainerModule;
 }
 
 /** Loads the ELF reader and linker model, on the first native load. */

@@ -5,11 +5,13 @@ import { parseJson } from '../io/json.js';
 import { readFileLimited } from '../io/read.js';
 import { frozenCopy } from '../io/frozen.js';
 import { sha256Hex } from '../io/sha256.js';
+import { loadPolicyExplainer } from '../guard/load-verifier.js';
 import { globProblem } from './globs.js';
 import { closest } from './closest-name.js';
 import { digestsToPaste } from './digest-hints.js';
-import { describeIssue } from './issues.js';
-import { PolicySchema, PUBLIC_GOOD_ROOT as PUBLIC_GOOD, type Policy } from './schema.js';
+import { isValidPolicy } from './policy-validator.js';
+import { PUBLIC_GOOD_ROOT as PUBLIC_GOOD } from './public-good-name.js';
+import type { Policy } from './schema.js';
 
 const DEFAULT_POLICY_FILE = 'trustload.policy.json';
 const MAX_POLICY_BYTES = 1024 * 1024;
@@ -86,14 +88,25 @@ function validatePolicy(input: unknown, source: string, defaultBaseDir: string):
   const fail = (problem: string): never => {
     throw new TrustloadError(ErrorCodes.POLICY, `${source}: ${problem}`);
   };
-  const parsed = PolicySchema.safeParse(input);
-  if (!parsed.success) {
-    const problem = describeIssue(parsed.error.issues, input, PolicySchema);
-    const baseDir = (input as { baseDir?: unknown } | null)?.baseDir;
-    const digests = /^trust\.\w+\.[^:]+\.sha256: /.test(problem) ? digestsToPaste(input, typeof baseDir === 'string' ? baseDir : defaultBaseDir) : '';
-    return fail(`${problem}${digests}`);
+  // Copied once, then checked and used: a getter in a policy object cannot answer the check one
+  // way and the guard another, and a field inherited from a polluted prototype is not copied.
+  let copy: unknown;
+  try {
+    copy = frozenCopy(input);
+  } catch (err) {
+    throw new TrustloadError(ErrorCodes.POLICY, `${source}: cannot be read as JSON data: ${(err as Error).message}`, { cause: err });
   }
-  const policy = parsed.data;
+  // The validator generated from the schema at build time accepts a valid policy without loading zod.
+  let policy = copy as Policy;
+  if (!isValidPolicy(copy)) {
+    const explained = loadPolicyExplainer().explainPolicy(copy);
+    if ('problem' in explained) {
+      const baseDir = (copy as { baseDir?: unknown } | null)?.baseDir;
+      const digests = /^trust\.\w+\.[^:]+\.sha256: /.test(explained.problem) ? digestsToPaste(copy, typeof baseDir === 'string' ? baseDir : defaultBaseDir) : '';
+      return fail(`${explained.problem}${digests}`);
+    }
+    policy = frozenCopy(explained.policy);
+  }
   const roots = policy.trust?.roots ?? {};
   const keys = policy.trust?.keys ?? {};
   const cas = policy.trust?.cas ?? {};
@@ -118,6 +131,6 @@ function validatePolicy(input: unknown, source: string, defaultBaseDir: string):
   if (policy.mode === 'permissive' && policy.allowPermissive !== true) {
     fail('mode: "permissive" needs "allowPermissive": true');
   }
-  // Signers and their trust are built lazily, after application code ran: from this copy only.
-  return frozenCopy(policy);
+  // Signers and their trust are built lazily, after application code ran: from this frozen copy only.
+  return policy;
 }

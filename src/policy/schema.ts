@@ -1,15 +1,17 @@
 import * as z from 'zod/mini';
 import { CLAIM_NAMES } from '../verify/claims.js';
-import { compileIdentityPattern } from '../verify/signers.js';
+import { hasExactlyOneIdentity, hasNotBothIdentities, hasNotBothSubjects, isAbsoluteDir, isIdentityPattern, namesWhomItTrusts } from './refinements.js';
 
 /**
  * The policy file, version 1 (PRODUCT.md). This schema is the only
  * definition of its shape: the types below are inferred from it.
  * zod/mini rather than full zod: it costs a fifth of the start-up time.
+ * A valid policy never loads zod: the build generates a plain validator
+ * from this schema (scripts/policy-validator.mjs) and zod runs only to
+ * explain a failure; so refinements are named functions (refinements.ts),
+ * and the schema uses only what the generator implements (it fails the
+ * build otherwise).
  */
-
-/** The trusted root shipped with trustload, always available to signers by this name. */
-export const PUBLIC_GOOD_ROOT = 'sigstore-public-good';
 
 const name = z.string().check(z.minLength(1), z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be letters, digits, ".", "_" or "-"'));
 const sha256Hex = z.string().check(z.regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits (a SHA-256)'));
@@ -20,16 +22,7 @@ const keyRef = z.union([trustedFile, z.strictObject({ pem: z.string().check(z.mi
 
 const rootNames = z.array(name).check(z.minLength(1));
 
-const identityPattern = z.string().check(
-  z.refine((pattern) => {
-    try {
-      compileIdentityPattern(pattern);
-      return true;
-    } catch {
-      return false;
-    }
-  }, 'must be a valid regular expression that starts with ^ and ends with $'),
-);
+const identityPattern = z.string().check(z.refine(isIdentityPattern, 'must be a valid regular expression that starts with ^ and ends with $'));
 
 export const KeylessSignerSchema = z
   .strictObject({
@@ -40,7 +33,7 @@ export const KeylessSignerSchema = z
     claims: z.optional(z.partialRecord(z.enum(CLAIM_NAMES), z.string())),
   })
   .check(
-    z.refine((s) => (s.identity === undefined) !== (s.identityPattern === undefined), {
+    z.refine(hasExactlyOneIdentity, {
       message: 'needs exactly one of "identity" or "identityPattern"',
     }),
   );
@@ -56,9 +49,9 @@ export const CaSignerSchema = z
     transparencyLog: z.optional(z.boolean()),
   })
   .check(
-    z.refine((s) => s.subject === undefined || s.subjectPattern === undefined, { message: 'takes "subject" or "subjectPattern", not both' }),
-    z.refine((s) => s.identity === undefined || s.identityPattern === undefined, { message: 'takes "identity" or "identityPattern", not both' }),
-    z.refine((s) => [s.subject, s.subjectPattern, s.identity, s.identityPattern].some((v) => v !== undefined), {
+    z.refine(hasNotBothSubjects, { message: 'takes "subject" or "subjectPattern", not both' }),
+    z.refine(hasNotBothIdentities, { message: 'takes "identity" or "identityPattern", not both' }),
+    z.refine(namesWhomItTrusts, {
       message: 'needs "subject" or "subjectPattern", and/or "identity" or "identityPattern": a CA signer must say whom it trusts',
     }),
   );
@@ -79,10 +72,12 @@ export const RuleSchema = z.strictObject({
 });
 
 export const PolicySchema = z.strictObject({
+  // Where an editor finds the policy's JSON Schema (schema/policy.schema.json in the package); ignored here.
+  $schema: z.optional(z.string()),
   version: z.literal(1),
   // Where relative paths and globs are anchored when not at the policy file's folder: how a
   // policy given to register() as an object reaches children as a pinned file.
-  baseDir: z.optional(z.string().check(z.refine((dir) => dir.startsWith('/'), 'must be an absolute path'))),
+  baseDir: z.optional(z.string().check(z.refine(isAbsoluteDir, 'must be an absolute path'))),
   mode: z.optional(z.enum(['enforce', 'permissive'])),
   allowPermissive: z.optional(z.boolean()),
   lockdown: z.optional(z.boolean()),

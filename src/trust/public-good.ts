@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { ErrorCodes, TrustloadError } from '../errors.js';
 import { readFileLimited } from '../io/read.js';
-import { PUBLIC_GOOD_ROOT as PUBLIC_GOOD } from '../policy/schema.js';
+import { PUBLIC_GOOD_ROOT as PUBLIC_GOOD } from '../policy/public-good-name.js';
 import { PUBLIC_GOOD_ROOT_SHA256 } from './public-good-digest.js';
 import { parseTrustedRoot, type NamedTrustedRoot } from './trusted-root.js';
 

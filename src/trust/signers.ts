@@ -5,7 +5,7 @@ import type { PolicyCaSigner, PolicyKeylessSigner, PolicyKeySigner, PolicySigner
 import type { TrustedCa } from '../verify/ca-chain.js';
 import { compileIdentityPattern, type SignerSpec } from '../verify/signers.js';
 import { buildTrustMaterial } from './material.js';
-import { PUBLIC_GOOD_ROOT as PUBLIC_GOOD } from '../policy/schema.js';
+import { PUBLIC_GOOD_ROOT as PUBLIC_GOOD } from '../policy/public-good-name.js';
 import { publicGoodRoot } from './public-good.js';
 import type { NamedTrustedRoot } from './trusted-root.js';
 
