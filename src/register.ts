@@ -13,7 +13,7 @@ import { installModuleHooks } from './hooks/module-hooks.js';
 import { guardNativeBuiltins } from './hooks/native-builtins.js';
 import { hasRegisterHooks, isSupportedNode, SUPPORTED_NODE_RANGE } from './node-features.js';
 import { loadPolicyFile, loadPolicyObject, policyPathFromEnv, type LoadedPolicy } from './policy/load-policy.js';
-import { missingRuleFolders } from './policy/missing-folders.js';
+import { ruleFolderWarnings } from './policy/rule-folder-warnings.js';
 import type { Policy } from './policy/schema.js';
 
 export interface RegisterOptions {
@@ -89,7 +89,7 @@ function start(loaded: LoadedPolicy, quiet: boolean): void {
   guardAddons(guard);
   // Once per process: a worker the guard started runs its parent's policy, which its parent already checked.
   if (workerPin(process.execArgv, REGISTER_PATH) === undefined) {
-    for (const warning of missingRuleFolders(loaded.policy, loaded.baseDir)) process.stderr.write(`trustload: WARNING: ${warning}\n`);
+    for (const warning of ruleFolderWarnings(loaded.policy, loaded.baseDir)) process.stderr.write(`trustload: WARNING: ${warning}\n`);
   }
   if (mode === 'permissive') announcePermissive(guard);
   if (loaded.policy.lockdown) lockDownLoader((path) => guard.rules.moduleRuleFor(path) !== undefined);

@@ -11,6 +11,7 @@ import { CLI, errorCode, SHARED_TESTDATA, sharedTestdataMissing } from './helper
 import {
   ARTIFACT,
   assertCleanMessage,
+  assertUsage,
   assertRefused,
   assertVerified,
   EVIL_IDENTITY,
@@ -199,6 +200,14 @@ refused(
   const suffixTrap = '^nothing|plugins-evil/\\.github/workflows/release\\.yml@refs/heads/main$';
   t.ok(new RegExp(suffixTrap).test(EVIL_IDENTITY), 'the naive reading of the suffix trap accepts the evil SAN');
   refused('an alternation branch is matched whole, not as a suffix', patternArgs(evil, suffixTrap), 'ERR_TRUSTLOAD_UNTRUSTED_SIGNER');
+  // A body that closes the wrapping group itself: ^(?:...nothing)|(.*)$ would match every identity.
+  const escape = '^https://github\\.com/acme/nothing)|(.*$';
+  t.ok(new RegExp(`^(?:${escape.slice(1, -1)})$`).test(EVIL_IDENTITY), 'wrapped naively, the unbalanced body escapes the anchors');
+  cases.push({
+    name: 'an identity pattern whose body is unbalanced is a usage error, never a match',
+    args: patternArgs(evil, escape),
+    check: (t, r) => assertUsage(t, r, /certificate-identity-regexp/),
+  });
 }
 refused('a keyless bundle checked with --key', keyArgs(ARTIFACT, keyless.bundle, publicKey('p256'), { root: PRIVATE_ROOT }), 'ERR_TRUSTLOAD_UNTRUSTED_SIGNER');
 refused('a key bundle checked with an identity', keylessArgs(ARTIFACT, keyP256.bundle), 'ERR_TRUSTLOAD_UNTRUSTED_SIGNER');

@@ -94,7 +94,7 @@ t.test('an unknown option: trustload\'s own line, a hint, and the command\'s usa
   t.equal(command.code, 2);
   t.equal(firstLine(command.stderr), 'trustload: unknown command "verfy": did you mean "verify"?');
   const action = await runCli(['policy', 'chek']);
-  t.equal(firstLine(action.stderr), 'trustload: policy takes "check" or "explain PATH": did you mean "check"?');
+  t.equal(firstLine(action.stderr), 'trustload: policy takes "check", "explain PATH" or "init": did you mean "check"?');
 });
 
 t.test('the "<hex>" placeholder: the refusal prints the digest to paste', async (t) => {
@@ -136,7 +136,7 @@ t.test('an unknown key gets "did you mean", an unknown claim the valid names', a
   keyless.signers.ci = { issuer: 'https://token.actions.githubusercontent.com', identity: IDENTITY, transparencyLog: false };
   assertDidNotStart(t, await runNode(makeApp(t, { policy: keyless }).dir, ['-e', '1']), { mentions: ['signers.ci: unknown key "transparencyLog" for this kind of entry (another kind allowed here takes it)'] });
   const far = makeApp(t, { extra: { colour: 'blue' } });
-  assertDidNotStart(t, await runNode(far.dir, ['-e', '1']), { mentions: ['unknown key "colour"; the keys allowed here are version, baseDir, mode'] });
+  assertDidNotStart(t, await runNode(far.dir, ['-e', '1']), { mentions: ['unknown key "colour"; the keys allowed here are $schema, version, baseDir, mode'] });
   const claims = policyObject();
   claims.signers.ci = { issuer: 'https://token.actions.githubusercontent.com', identity: IDENTITY, claims: { repository: 'acme/plugins' } };
   const claim = makeApp(t, { policy: claims });

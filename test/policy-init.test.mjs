@@ -175,15 +175,18 @@ t.test('never overwrites: an existing file, or a link planted where the policy g
 
 t.test('bad input exits 2 with one clear line and writes nothing', async (t) => {
   const app = appFolder(t);
+  mkdirSync(app.path('plugins'));
   const key = ['--key', 'keys/release.pub.pem'];
   const cases = {
     'a missing key file': [['--files', 'plugins/**', '--key', 'keys/missing.pub.pem'], /keys\/missing\.pub\.pem does not exist/],
     'a private key given as --key': [['--files', 'plugins/**', '--key', 'keys/release.key.pem'], /is a private key/],
     'a bad regular expression': [['--files', 'plugins/**', '--issuer', ISSUER, '--identity-pattern', '^(a$'], /--identity-pattern .*valid regular expression/],
     'an unanchored pattern': [['--files', 'plugins/**', '--issuer', ISSUER, '--identity-pattern', 'https://github\\.com/.*'], /starts with \^ and ends with \$/],
-    'an unknown flag': [['--files', 'plugins/**', ...key, '--keyless'], /Unknown option '--keyless'/],
+    'an unknown flag': [['--files', 'plugins/**', ...key, '--keyless'], /unknown option --keyless/],
     'an unknown claim': [['--files', 'plugins/**', '--issuer', ISSUER, '--identity', IDENTITY, '--claim', 'repo=x'], /--claim "repo=x": must be NAME=VALUE with NAME one of/],
     'no --files': [[...key], /needs --files GLOB/],
+    'a folder given as --files (protects no file in it)': [['--files', 'plugins', ...key], /--files "plugins" names a folder.*write "plugins\/\*\*"/],
+    'a folder given as --files, with a slash': [['--files', 'plugins/', ...key], /ends with "\/", and a glob matches files: write "plugins\/\*\*"/],
     'a glob the policy does not support': [['--files', 'plugins/../secrets/**', ...key], /rules\[0\]\.files: "plugins\/\.\.\/secrets\/\*\*" must not contain/],
     'two signers': [['--files', 'plugins/**', ...key, '--issuer', ISSUER, '--identity', IDENTITY], /exactly one signer/],
     'no signer': [['--files', 'plugins/**'], /exactly one signer/],
@@ -197,7 +200,8 @@ t.test('bad input exits 2 with one clear line and writes nothing', async (t) => 
   for (const [name, [args, message]] of Object.entries(cases)) {
     const result = await init(app, args);
     t.equal(result.code, 2, `${name}: exits 2\n${result.stderr}`);
-    const lines = result.stderr.split('\n').filter(Boolean);
+    // One line says what is wrong; the command's usage may follow after a blank line.
+    const lines = result.stderr.split('\n\n')[0].split('\n').filter(Boolean);
     t.equal(lines.length, 1, `${name}: one line`);
     t.match(lines[0] ?? '', /^trustload: /, `${name}: a trustload message`);
     t.match(result.stderr, message, `${name}: says what is wrong`);

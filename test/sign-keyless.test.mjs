@@ -28,7 +28,8 @@ const FILES = {
 
 /** An app whose policy accepts the release workflow of acme/plugins certified by the private instance, for plugins/**. */
 function keylessApp(t, { identity = githubIdentity(), files = {} } = {}) {
-  const app = makeApp(t, { files: { ...FILES, ...files } });
+  // logged/ exists, as the folder of every rule does in a real app (else start-up warns about it).
+  const app = makeApp(t, { files: { ...FILES, 'logged/.keep': '', ...files } });
   const rootPath = instance.writeTrustedRoot(app.dir);
   app.write('trustload.policy.json', JSON.stringify({
     version: 1,

@@ -72,6 +72,18 @@ t.test('at start-up, a rule whose folder does not exist prints one warning line'
   t.equal(ok.stderr, '', 'no warning when the folder exists');
 });
 
+t.test('a glob that names a folder protects nothing in it: start-up and policy check say what to write', async (t) => {
+  const app = makeApp(t, {
+    rules: [{ name: 'plugins', files: 'plugins', signers: ['offline'] }],
+    files: { 'plugins/p.mjs': "console.log('UNSIGNED');\n" },
+  });
+  const r = await runNode(app.dir, ['plugins/p.mjs']);
+  t.match(r.stderr, 'trustload: WARNING: rule "plugins": "plugins" names a folder, and a glob matches files: it protects nothing in plugins/; write "plugins/**" to protect everything in it');
+  const check = await runCli(['policy', 'check', '--strict', '--policy', app.policyPath]);
+  t.equal(check.code, 2, '--strict refuses it');
+  t.match(check.stderr, 'write "plugins/**"');
+});
+
 t.test('verify with no PATH checks every file each rule protects, node_modules/x included, and says how many', async (t) => {
   const app = makeApp(t, {
     policy: policyObject({

@@ -6,6 +6,7 @@ import { MAX_BUNDLE_BYTES, readFileLimited } from '../io/read.js';
 import { sha256Hex } from '../io/sha256.js';
 import { loadPolicyObject } from '../policy/load-policy.js';
 import { PUBLIC_GOOD_ROOT } from '../policy/public-good-name.js';
+import { folderGlobProblem, namesFolder, ruleFolderWarnings } from '../policy/rule-folder-warnings.js';
 import type { PolicySigner, PolicyTrust } from '../policy/schema.js';
 import { githubReleaseSigner, nameFromFile, startingPolicy, GITHUB_ISSUER } from '../policy/starting-policy.js';
 import { checkTrustedRootJson } from '../trust/check-trusted-root.js';
@@ -121,9 +122,12 @@ export function policyInit(args: string[], io: Io): number {
   const policy = startingPolicy({ files: values.files, signerName, signer, trust });
   // The same validation a guarded process runs at start-up, before anything is written.
   loadPolicyObject(policy, folder);
+  // `--files plugins` is the commonest slip, and it would protect nothing while looking right.
+  if (namesFolder(values.files, folder)) throw new UsageError(folderGlobProblem('--files', values.files).replace('rule "--files": ', '--files '));
   const text = `${JSON.stringify(policy, null, 2)}\n`;
   writeNew(join(folder, basename(out)), text);
   io.out(`wrote ${out} (sha256 ${sha256Hex(Buffer.from(text))}):\n${text}`);
+  for (const warning of ruleFolderWarnings(policy, folder)) io.err(`trustload: WARNING: ${warning}`);
   io.out(nextSteps(out, policy.rules[0]!.files as string, values.key));
   return EXIT_VERIFIED;
 }

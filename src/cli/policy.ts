@@ -13,6 +13,7 @@ import { globFolder } from '../policy/globs.js';
 import { filesUnder, ruleFolders } from './rule-files.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
 import { PUBLIC_GOOD_ROOT } from '../policy/public-good-name.js';
+import { folderGlobProblem, namesFolder } from '../policy/rule-folder-warnings.js';
 import type { PolicySigner } from '../policy/schema.js';
 import { parseCaPem } from '../trust/cas.js';
 import { readTrustFiles } from '../trust/read-trust.js';
@@ -124,6 +125,8 @@ function emptyRuleWarnings(loaded: LoadedPolicy, counts: Map<string, number>): s
     .map((rule) => {
       const globs = typeof rule.files === 'string' ? [rule.files] : rule.files;
       const missing = [...new Set(globs.map(globFolder))].filter((folder) => folder !== '' && !existsSync(join(loaded.baseDir, folder)));
+      const folderGlob = globs.find((glob) => namesFolder(glob, loaded.baseDir));
+      if (folderGlob !== undefined) return folderGlobProblem(rule.name, folderGlob);
       const why = missing.length > 0 ? `${missing.map((f) => `${f}/`).join(', ')} does not exist in ${loaded.baseDir}` : `no file in ${loaded.baseDir} matches ${globs.map((g) => JSON.stringify(g)).join(', ')}`;
       return `rule "${rule.name}" protects no file: ${why}; check the glob for a typo (globs are relative to the policy's folder)`;
     });

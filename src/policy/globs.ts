@@ -26,6 +26,9 @@ export function globProblem(glob: string): string | undefined {
   if (glob.startsWith('/')) return 'must be relative to the policy folder';
   const segments = glob.replace(/^\.\//, '').split('/');
   if (segments.some((s) => s === '..' || s === '.')) return 'must not contain "." or ".." segments';
+  if (glob.endsWith('/') && segments.slice(0, -1).every((s) => s !== '')) {
+    return `ends with "/", and a glob matches files: write "${glob}**" to protect everything in that folder`;
+  }
   if (segments.some((s) => s === '')) return 'must not contain empty segments';
   if (segments.some((s) => s.includes('**') && s !== '**')) return '"**" must be a whole path segment';
   const unsupported = unsupportedSyntax(glob);

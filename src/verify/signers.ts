@@ -76,7 +76,11 @@ export function compileIdentityPattern(pattern: string): RegExp {
   if (!pattern.startsWith('^') || !pattern.endsWith('$') || backslashesBeforeEnd % 2 === 1) {
     throw new SyntaxError('must start with ^ and end with $');
   }
-  return new RegExp(`^(?:${pattern.slice(1, -1)})$`);
+  const body = pattern.slice(1, -1);
+  // The body must be a whole expression by itself: `^a)|(.*$` would otherwise close the
+  // wrapping group and leave `(.*)` outside the anchors, matching every identity.
+  new RegExp(body);
+  return new RegExp(`^(?:${body})$`);
 }
 
 export function describeExpectedIdentity(signer: KeylessSignerSpec): string {

@@ -86,12 +86,11 @@ export function makeApp(t, { files = {}, sign = [], policy, ...policyOptions } =
       return next;
     },
   };
-  if (policy !== false) {
-    const object = typeof policy === 'string' ? undefined : policy ?? policyObject(policyOptions);
-    app.write('trustload.policy.json', object === undefined ? policy : `${JSON.stringify(object, null, 2)}\n`);
-    // As in a real application, the folders the rules protect exist (else start-up warns that a rule protects nothing).
-    for (const folder of ruleFolders(object)) mkdirSync(join(dir, folder), { recursive: true });
-  }
+  const object = typeof policy === 'string' ? undefined : policy === false || policy === undefined ? policyObject(policyOptions) : policy;
+  if (policy !== false) app.write('trustload.policy.json', object === undefined ? policy : `${JSON.stringify(object, null, 2)}\n`);
+  // As in a real application, the folders the rules protect exist (else start-up warns that a rule protects nothing);
+  // with policy: false, those of the policy a host would pass to register().
+  for (const folder of ruleFolders(object)) mkdirSync(join(dir, folder), { recursive: true });
   for (const [rel, content] of Object.entries(files)) app.write(rel, content);
   for (const rel of sign) app.sign(rel);
   return app;
