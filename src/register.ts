@@ -15,6 +15,7 @@ import { hasRegisterHooks, isSupportedNode, SUPPORTED_NODE_RANGE } from './node-
 import { loadPolicyFile, loadPolicyObject, policyPathFromEnv, type LoadedPolicy } from './policy/load-policy.js';
 import { ruleFolderWarnings } from './policy/rule-folder-warnings.js';
 import type { Policy } from './policy/schema.js';
+import { watchVerifiedFiles } from './watch/watch-guard.js';
 
 export interface RegisterOptions {
   /** A policy file's path, or a policy object (which then needs `baseDir`). Default: TRUSTLOAD_POLICY, else ./trustload.policy.json. */
@@ -92,6 +93,7 @@ function start(loaded: LoadedPolicy, quiet: boolean): void {
     for (const warning of ruleFolderWarnings(loaded.policy, loaded.baseDir)) process.stderr.write(`trustload: WARNING: ${warning}\n`);
   }
   if (mode === 'permissive') announcePermissive(guard);
+  if (loaded.policy.watch === true) watchVerifiedFiles(guard);
   if (loaded.policy.lockdown) lockDownLoader((path) => guard.rules.moduleRuleFor(path) !== undefined);
   registered = guard;
 }

@@ -1,5 +1,5 @@
 import { dirname } from 'node:path';
-import { asTrustloadError, ErrorCodes, TrustloadError, withContext } from '../errors.js';
+import { asTrustloadError, ErrorCodes, type ErrorCode, TrustloadError, withContext } from '../errors.js';
 import { MAX_BUNDLE_BYTES, readArtifactFile, readFileLimited } from '../io/read.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
 import { readTrustFiles, type TrustFiles } from '../trust/read-trust.js';
@@ -20,6 +20,16 @@ export interface GuardStats {
   warned: number;
   unmatched: number;
   cacheHits: number;
+  /** Refusals by error code, for metrics (permissive warnings are counted in `warned` only). */
+  byCode: Partial<Record<ErrorCode, number>>;
+}
+
+/** A file verified and about to be handed out, as onVerified() listeners see it. */
+export interface VerifiedLoad {
+  path: string;
+  rule: string;
+  signer: VerifiedSigner;
+  digest: string;
 }
 
 /** What the guard decided about one file. `bytes` are the bytes it read and checked: the ones to use. */
@@ -55,7 +65,9 @@ export interface LoadOptions {
 export class Guard {
   readonly rules: Rules;
   readonly #counts = { verified: 0, refused: 0, warned: 0, unmatched: 0 };
+  readonly #byCode: Partial<Record<ErrorCode, number>> = {};
   readonly #warned = new Set<string>();
+  #onVerified: ((load: VerifiedLoad) => void) | undefined;
   #verifier: RuleVerifier | undefined;
   #directories: SignedDirectories | undefined;
   #protectedLoadChecks: Array<() => void> = [];
@@ -76,7 +88,12 @@ export class Guard {
   }
 
   stats(): GuardStats {
-    return { ...this.#counts, cacheHits: this.#verifier?.cacheHits() ?? 0 };
+    return { ...this.#counts, cacheHits: this.#verifier?.cacheHits() ?? 0, byCode: { ...this.#byCode } };
+  }
+
+  /** Told of every verified file before its bytes are handed out (policy `watch`: src/watch/); a throw refuses that load. */
+  onVerified(listener: (load: VerifiedLoad) => void): void {
+    this.#onVerified = listener;
   }
 
   /**
@@ -158,6 +175,7 @@ export class Guard {
       bytes = options.bytes ?? readArtifactFile(realPath);
       // A link listed in a signed directory leads inside it, so a file reached through one is in a signed directory too.
       const { signer, digest } = chain.length > 0 ? this.#verifyListed(chain, realPath, linked, bytes, ruleName) : this.#verifySibling(realPath, bytes, rule!);
+      this.#onVerified?.({ path: realPath, rule: ruleName, signer, digest });
       this.#counts.verified++;
       this.#publish(realPath, 'verified', start, { rule: ruleName, signer, digest });
       return { decision: 'verified', path: realPath, rule: ruleName, signer, digest, bytes };
@@ -313,6 +331,7 @@ export class Guard {
     const path = error.path ?? '(unknown)';
     if (this.mode === 'enforce' || error.code === ErrorCodes.POLICY) {
       this.#counts.refused++;
+      this.#byCode[error.code] = (this.#byCode[error.code] ?? 0) + 1;
       this.#publish(path, 'refused', start, { rule: error.rule, code: error.code, digest: error.digest });
       if (options.announce) this.announce(error);
       throw error;

@@ -81,6 +81,8 @@ export const PolicySchema = z.strictObject({
   mode: z.optional(z.enum(['enforce', 'permissive'])),
   allowPermissive: z.optional(z.boolean()),
   lockdown: z.optional(z.boolean()),
+  // Watch the folders of verified files and report a later change (src/watch/): detection only.
+  watch: z.optional(z.boolean()),
   trust: z.optional(
     z.strictObject({
       roots: z.optional(z.record(name, rootRef)),
