@@ -1,13 +1,14 @@
 import module from 'node:module';
 import type * as Fs from 'node:fs';
 import { readlinkSync, realpathSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { asTrustloadError, ErrorCodes, TrustloadError, withContext } from '../errors.js';
 import type { Guard } from '../guard/guard.js';
 import { keepOwnFs } from '../io/own-fs.js';
 import { readArtifactFileAsync } from '../io/read-async.js';
 import { loadSteps } from '../paths/load-steps.js';
+import { globFolder } from '../policy/globs.js';
 
 type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
 type Options = { encoding?: BufferEncoding | 'buffer' | null; flag?: unknown } | BufferEncoding | 'buffer' | null | undefined;
@@ -48,7 +49,14 @@ export function guardContentReads(guard: Guard): (builtinId: string) => void {
 }
 
 class ContentReads {
-  constructor(readonly guard: Guard) {}
+  /** Where a content rule's glob can match: its fixed folder. A prefix test keeps reads of other files within a few µs. */
+  readonly #folders: string[];
+
+  constructor(readonly guard: Guard) {
+    const { baseDir, policy } = guard.loaded;
+    const globs = policy.rules.filter((rule) => rule.content === true).flatMap((rule) => (typeof rule.files === 'string' ? [rule.files] : rule.files));
+    this.#folders = [...new Set(globs.map((glob) => join(baseDir, globFolder(glob))))].map((dir) => (dir.endsWith(sep) ? dir : dir + sep));
+  }
 
   /** The target of a read by path, a descriptor or a FileHandle; undefined when no content rule protects it (fs decides). */
   targetOf(file: unknown): Target | undefined {
@@ -73,6 +81,7 @@ class ContentReads {
   }
 
   #target(requested: string, real: string, judged: string): Target | undefined {
+    if (!this.#folders.some((folder) => judged.startsWith(folder))) return undefined;
     const rule = this.guard.rules.ruleFor(judged);
     return rule?.content === true ? { requested, real, rule: rule.name } : undefined;
   }
@@ -87,8 +96,8 @@ class ContentReads {
       return { requested, real, rule: '(unknown)' }; // the guard cannot reason about the way either, and refuses
     }
     for (const step of steps) {
-      const rule = this.guard.rules.ruleFor(step.path);
-      if (rule?.content === true) return { requested, real, rule: rule.name };
+      const target = this.#target(requested, real, step.path);
+      if (target !== undefined) return target;
     }
     return undefined;
   }
