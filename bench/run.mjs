@@ -19,6 +19,10 @@
 //   loads per-load costs timed inside one process (bench/guard-probe.mjs):
 //         import() of an unmatched and of a signed file, readVerifiedSync vs
 //         readFileSync; guarded vs plain node (and vs no-op module hooks)
+//   content guarded content reads (bench/content-probe.mjs): fs.readFileSync and
+//         fs.promises.readFile of a signed prompt and readFileSync of a file no
+//         rule covers, in plain node, in a guarded process whose policy has no
+//         content rule (fs left alone) and in one whose rule says "content": true
 //   listing, weights  signed directories (bench/directories.mjs): the
 //         closed-set check of a 1,000-file plugin directory, and a 2 GiB
 //         sharded weights file through verifyDirectory's worker threads vs
@@ -59,6 +63,7 @@ const IDENTITY =
 const ISSUER = 'https://token.actions.githubusercontent.com';
 const REGISTER = join(REPO, 'register.mjs');
 const PROBE = join(REPO, 'bench', 'guard-probe.mjs');
+const CONTENT_PROBE = join(REPO, 'bench', 'content-probe.mjs');
 // The guard benchmarks' children run with this environment: no policy, mode or options inherited from the caller.
 const APP_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TRUSTLOAD_') && k !== 'NODE_OPTIONS'));
 
@@ -79,6 +84,7 @@ startup();
 const app = makeGuardApp();
 guardProcesses(app);
 guardLoads(app);
+contentReads(app);
 directoriesBench(trustload, { table, median, env: APP_ENV });
 
 /**
@@ -215,6 +221,8 @@ function startup() {
     ],
   };
   writeFileSync(join(dir, 'trustload.policy.json'), `${JSON.stringify(policy, null, 2)}\n`);
+  const contentRules = policy.rules.map((rule) => (rule.name === 'prompts' ? { ...rule, content: true } : rule));
+  writeFileSync(join(dir, 'content.policy.json'), `${JSON.stringify({ ...policy, rules: contentRules }, null, 2)}\n`);
   // VmHWM, the peak of this process image: getrusage's maxRSS would include the spawning bench's own peak
   // (Linux carries it across fork and exec). Where there is no /proc, maxRSS stands in.
   const printRss =
@@ -281,6 +289,8 @@ function makeGuardApp() {
     unmatched: 'allow',
   };
   writeFileSync(join(dir, 'trustload.policy.json'), `${JSON.stringify(policy, null, 2)}\n`);
+  const contentRules = policy.rules.map((rule) => (rule.name === 'prompts' ? { ...rule, content: true } : rule));
+  writeFileSync(join(dir, 'content.policy.json'), `${JSON.stringify({ ...policy, rules: contentRules }, null, 2)}\n`);
   const plugins = Array.from({ length: 20 }, (_, i) => `plugins/p${String(i).padStart(2, '0')}.mjs`);
   const prompts = Array.from({ length: 5 }, (_, i) => `prompts/q${i}.md`);
   plugins.forEach((file, i) => writeFileSync(join(dir, file), `export const name = 'plugin ${i}';\nexport function run(x) {\n  return x + ${i};\n}\n`));
@@ -394,11 +404,53 @@ function guardLoads(app) {
   table(['load', 'unguarded µs', 'no-op hooks µs', 'guarded µs', 'extra µs', 'extra IQR', 'extra CPU µs'], rows);
 }
 
+/**
+ * Guarded content reads: the same reads in plain node, in a guarded process
+ * whose policy has no content rule (fs is not wrapped: the reads must cost
+ * what plain node's do), and under content.policy.json ("content": true for
+ * prompts/**: a prompt read is verified, a read no rule covers pays the
+ * wrapper's path check).
+ */
+function contentReads(app) {
+  const sides = [
+    { name: 'bare', args: [CONTENT_PROBE] },
+    { name: 'noContentRule', args: ['--import', REGISTER, CONTENT_PROBE] },
+    { name: 'content', args: ['--import', REGISTER, CONTENT_PROBE], env: { TRUSTLOAD_POLICY: join(app.dir, 'content.policy.json') } },
+  ];
+  const reads = String(SETTINGS.probeLoads * 4);
+  const rounds = [];
+  for (let round = 0; round < SETTINGS.probeProcesses; round++) {
+    const results = {};
+    for (let k = 0; k < sides.length; k++) {
+      const side = sides[(round + k) % sides.length];
+      results[side.name] = JSON.parse(spawnTimed([...side.args, reads, String(SETTINGS.probeBatches)], app.dir, side.env).stdout);
+    }
+    if (results.noContentRule.wrapped || !results.content.wrapped) throw new Error('fs was wrapped where no rule says "content": true, or not wrapped where one does');
+    rounds.push(results);
+  }
+  const per = (side, name, what) => rounds.map((r) => median(r[side].batches[name].map((x) => x[what])));
+  const signed = (x) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
+  const rows = [
+    ['fs.readFileSync, a file no rule covers', 'readFileSyncUnmatched'],
+    ['fs.readFileSync, a signed prompt', 'readFileSyncPrompt'],
+    ['fs.promises.readFile, a signed prompt', 'readFileAsyncPrompt'],
+  ].map(([label, name]) => {
+    const extra = (side) => per(side, name, 'wall').map((x, i) => x - per('bare', name, 'wall')[i]);
+    return [label, median(per('bare', name, 'wall')).toFixed(1), median(per('noContentRule', name, 'wall')).toFixed(1), signed(median(extra('noContentRule'))), median(per('content', name, 'wall')).toFixed(1), signed(median(extra('content'))), signed(median(per('content', name, 'cpu').map((x, i) => x - per('bare', name, 'cpu')[i])))];
+  });
+  console.log();
+  console.log('CONTENT: µs per read, timed inside one process (bench/content-probe.mjs; rounds and batches as in LOADS, reads only)');
+  console.log('  (plain: node alone; no content rule: guarded, the policy has rules but none says "content": true, so fs is Node\'s own;');
+  console.log('   content: guarded, prompts/** says "content": true, so a prompt read is verified (one read, cache hit on the signer) and a read no');
+  console.log('   rule covers pays the wrapper\'s path check; extra: median over rounds of the side minus plain, CPU: the same on process CPU time)');
+  table(['read', 'plain µs', 'no content rule µs', 'extra µs', 'content µs', 'extra µs', 'extra CPU µs'], rows);
+}
+
 /** One fresh process of the guard's benchmarks: wall time, the child's CPU time (Linux), its output. */
-function spawnTimed(args, cwd) {
+function spawnTimed(args, cwd, env = {}) {
   const cpu = childrenCpuMs();
   const start = performance.now();
-  const r = spawnSync(process.execPath, args, { cwd, env: APP_ENV, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, args, { cwd, env: { ...APP_ENV, ...env }, encoding: 'utf8' });
   const ms = performance.now() - start;
   const after = childrenCpuMs();
   if (r.status !== 0) throw new Error(`node ${args.join(' ')} exited with ${r.status}: ${r.stderr}`);

@@ -8,6 +8,7 @@ import { ErrorCodes, TrustloadError } from './errors.js';
 import { Guard, type Mode } from './guard/guard.js';
 import { guardAddons } from './hooks/addons.js';
 import { disableCompileCache } from './hooks/compile-cache.js';
+import { guardContentReads } from './hooks/content-reads.js';
 import { lockDownLoader } from './hooks/lockdown.js';
 import { installModuleHooks } from './hooks/module-hooks.js';
 import { guardNativeBuiltins } from './hooks/native-builtins.js';
@@ -73,9 +74,11 @@ function start(loaded: LoadedPolicy, quiet: boolean): void {
   guard.requireForProtectedLoads(disableCompileCache(mode === 'enforce'));
   const onChildBuiltin = guardChildren(guard, REGISTER_PATH);
   const onNativeBuiltin = guardNativeBuiltins(guard);
+  const onContentBuiltin = guardContentReads(guard);
   const onBuiltin = (id: string): void => {
     onChildBuiltin(id);
     onNativeBuiltin(id);
+    onContentBuiltin(id);
   };
   // Builtins are wrapped when the application first asks for one, before it gets it: through import or
   // require (the resolve hook) and through process.getBuiltinModule.

@@ -1,4 +1,5 @@
-import { closeSync, constants, openSync, readFileSync, realpathSync } from 'node:fs';
+import { closeSync, constants, realpathSync } from 'node:fs';
+import { ownOpenSync, ownReadFileSync } from '../io/own-fs.js';
 import { ErrorCodes, TrustloadError } from '../errors.js';
 
 interface Judged {
@@ -38,12 +39,12 @@ export class JudgedFiles {
 function contentOf(real: string, opened: string): Buffer {
   let fd: number;
   try {
-    fd = openSync(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    fd = ownOpenSync(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (err) {
     throw new TrustloadError(ErrorCodes.MISSING_FILE, `a child would load ${opened}, which cannot be opened`, { path: opened, cause: err });
   }
   try {
-    return readFileSync(fd);
+    return ownReadFileSync(fd);
   } catch (err) {
     throw new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, `a child would load ${opened}, which cannot be read`, { path: opened, cause: err });
   } finally {

@@ -8,6 +8,7 @@ import { commonJsImportsLoadThroughModule, requireResolveRunsHooks } from '../no
 import { realPathOf } from '../paths/examine.js';
 import { mainEntryPath, requestedPath } from '../paths/requested-path.js';
 import { guardFindPackageJSON, PackageScopes } from './package-scope.js';
+import { textImports } from './text-imports.js';
 
 const ANNOUNCE = { announce: true };
 // Module loads are judged by a rule's whole folder, not only by what its glob names.
@@ -28,6 +29,7 @@ export function installModuleHooks(guard: Guard, onBuiltin: (url: string) => voi
   // The main entry as typed on the command line; a worker's argv names no such file, hence the check below.
   let mainRequested = process.argv[1] ? resolvePath(process.argv[1]) : undefined;
   const scopes = new PackageScopes(guard, ANNOUNCE);
+  const textModule = textImports(guard);
   guardFindPackageJSON(scopes);
 
   /** What the resolve hook checks for every file Node resolved: the paths it was requested by, its package scope, an addon. */
@@ -82,8 +84,10 @@ export function installModuleHooks(guard: Guard, onBuiltin: (url: string) => voi
       const urlPath = fileURLToPath(url);
       const real = linkedUrls ? guard.examine(() => realPathOf(urlPath), ANNOUNCE) : urlPath;
       if (real === undefined) return nextLoad(url, context); // permissive mode warned
-      const { bytes } = guard.loadFile(real, [...(requestedByUrl.get(url) ?? []), urlPath], MODULE);
+      const { bytes, rule } = guard.loadFile(real, [...(requestedByUrl.get(url) ?? []), urlPath], MODULE);
       if (bytes === undefined) return nextLoad(url, context);
+      const text = textModule?.(rule, real, bytes);
+      if (text !== undefined) return { format: 'module', source: text, shortCircuit: true };
       const format = context.format ?? nextLoad(url, context).format;
       // Under lockdown on Node 22 (see node-features), CommonJS imported from ESM is left to module.load,
       // which lockdown follows and which comes back here for the same verified bytes.

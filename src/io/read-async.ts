@@ -1,5 +1,6 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { ErrorCodes, TrustloadError } from '../errors.js';
+import { ownOpen } from './own-fs.js';
 import { bufferFor, MAX_ARTIFACT_BYTES, OPEN_FLAGS, openError, readError } from './read.js';
 
 // Its own file: only the API's readVerified reads asynchronously, and start-up need not load node:fs/promises.
@@ -9,7 +10,7 @@ export async function readArtifactFileAsync(path: string): Promise<Buffer> {
   const [limit, what, code, missingCode] = [MAX_ARTIFACT_BYTES, 'file', ErrorCodes.UNSUPPORTED_LOAD, ErrorCodes.MISSING_FILE];
   let handle: FileHandle;
   try {
-    handle = await open(path, OPEN_FLAGS);
+    handle = await ownOpen(path, OPEN_FLAGS);
   } catch (err) {
     throw openError(err, path, what, code, missingCode);
   }

@@ -1,5 +1,6 @@
-import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, readSync, type Stats } from 'node:fs';
 import { ErrorCodes, TrustloadError, type ErrorCode } from '../errors.js';
+import { ownOpenSync } from './own-fs.js';
 
 /** Largest bundle we read. Real bundles are kilobytes; a model manifest of 100k files stays well below. */
 export const MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
@@ -25,7 +26,7 @@ export function readFileLimited(path: string, limit: number, what: string, code:
   let fd: number;
   try {
     // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat below refuses it.
-    fd = openSync(path, OPEN_FLAGS);
+    fd = ownOpenSync(path, OPEN_FLAGS);
   } catch (err) {
     throw openError(err, path, what, code, missingCode);
   }

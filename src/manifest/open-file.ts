@@ -1,5 +1,6 @@
-import { constants, openSync } from 'node:fs';
+import { constants } from 'node:fs';
 import { ErrorCodes, TrustloadError } from '../errors.js';
+import { ownOpenSync } from '../io/own-fs.js';
 
 /**
  * Opens a listed file; without allow_symlinks a link that appeared since the
@@ -9,7 +10,7 @@ import { ErrorCodes, TrustloadError } from '../errors.js';
  */
 export function openFile(path: string, allowSymlinks: boolean, what = 'a file the manifest lists'): number {
   try {
-    return openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | (allowSymlinks ? 0 : constants.O_NOFOLLOW));
+    return ownOpenSync(path, constants.O_RDONLY | constants.O_NONBLOCK | (allowSymlinks ? 0 : constants.O_NOFOLLOW));
   } catch (err) {
     const errno = (err as NodeJS.ErrnoException).code;
     const missing = errno === 'ENOENT' || errno === 'ENOTDIR';

@@ -1,4 +1,5 @@
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, readSync } from 'node:fs';
+import { ownOpenSync } from '../io/own-fs.js';
 import { ErrorCodes, TrustloadError } from '../errors.js';
 import type { ElfSource } from './elf.js';
 
@@ -11,7 +12,7 @@ export function withElfFile<T>(path: string, use: (source: ElfSource) => T): T {
   let fd: number;
   try {
     // O_NONBLOCK: a FIFO planted under a library's name must not hang the process; fstat refuses it.
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    fd = ownOpenSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     throw new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, `cannot open library ${path}: ${(err as Error).message}`, { path, cause: err });
   }

@@ -1,6 +1,7 @@
-import { lstatSync, readFileSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { lstatSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { isAbsolute, relative, sep } from 'node:path';
 import { ErrorCodes, TrustloadError } from '../errors.js';
+import { ownReadFileSync } from '../io/own-fs.js';
 
 /**
  * The file system calls of path reasoning. A name that is not there is an
@@ -43,7 +44,7 @@ export function realPathOf(path: string): string {
 
 export function readText(path: string): string {
   try {
-    return readFileSync(path, 'utf8');
+    return ownReadFileSync(path).toString('utf8');
   } catch (err) {
     throw cannotExamine(path, err);
   }

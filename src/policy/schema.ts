@@ -69,6 +69,10 @@ export const RuleSchema = z.strictObject({
   files: z.union([glob, z.array(glob).check(z.minLength(1))]),
   signers: z.array(name).check(z.minLength(1)),
   bundle: z.optional(z.string().check(z.minLength(1))),
+  // fs.readFile of a matching file returns only verified bytes; other opens are refused (src/hooks/content-reads.ts).
+  content: z.optional(z.boolean()),
+  // `import x from './a.md'` gives the verified text as the default export.
+  import: z.optional(z.enum(['text'])),
 });
 
 export const PolicySchema = z.strictObject({
