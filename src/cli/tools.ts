@@ -39,7 +39,12 @@ export async function tools(args: string[], io: Io): Promise<number> {
   const problem = toolListProblem(result.tools);
   if (problem !== undefined) throw new UsageError(`tools pin: ${input}: ${problem}`);
   const out = resolve(values.out ?? `${server}.tools.json`);
-  writeFileSync(out, baselineText(server, result.tools as Parameters<typeof baselineText>[1]));
+  const text = baselineText(server, result.tools as Parameters<typeof baselineText>[1]);
+  try {
+    writeFileSync(out, text);
+  } catch (err) {
+    throw new UsageError(`tools pin: cannot write ${out}: ${(err as Error).message}`);
+  }
   io.out(`wrote ${out}: ${(result.tools as unknown[]).length} tool(s) of server ${server}; sign it (trustload sign ${out} --key KEY) and name it in the policy's "tools"`);
   return EXIT_VERIFIED;
 }
