@@ -1,4 +1,4 @@
-// Signs the demo agent's plugins, prompt and tool descriptor with the test key
+// Signs the demo agent's plugins, prompt and tool-descriptor baseline with the test key
 // in fixtures/keys (offline key signatures: the demo must run without a
 // network), and pins the public key's digest in the example policy.
 //
@@ -29,6 +29,8 @@ const policy = {
     { name: 'tools', files: 'tools/**', signers: ['release'] },
   ],
   unmatched: 'allow',
+  // tools/wiki.tools.json: trustload tools pin wiki, from what the agent's MCP client lists.
+  tools: { wiki: { baseline: './tools/wiki.tools.json' } },
 };
 writeFileSync(new URL('trustload.policy.json', agent), `${JSON.stringify(policy, null, 2)}\n`);
 console.log('signed examples/agent and wrote its policy');

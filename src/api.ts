@@ -11,6 +11,7 @@ import { describeDirectory, type VerifiedDirectory } from './manifest/describe.j
 import { activeGuard } from './register.js';
 import { optionProblem, type SignOptions } from './sign/options.js';
 import type { SignResult } from './sign/sign-path.js';
+import type { ToolDescriptor } from './tools/tool-list.js';
 
 export type VerifyResult = Omit<FileDecision, 'bytes'>;
 
@@ -94,6 +95,24 @@ export async function sign(path: string, options: SignOptions): Promise<SignResu
   const { signAll } = await import('./sign/sign.js');
   const [result] = await signAll([path], options);
   return result!;
+}
+
+export type { ToolDescriptor };
+
+/**
+ * Compares the live tool list of MCP server `server` (the host's own name for
+ * it, as in the policy's "tools"; never what the server calls itself) with
+ * its signed baseline, and its tool names with the other servers' baselines
+ * (after confusable folding). Call it on every tools/list answer, and again
+ * after notifications/tools/list_changed. Resolves with the tools to use (the
+ * baseline's own, in enforce mode); throws ERR_TRUSTLOAD_TOOL_CHANGED naming
+ * each tool and field that differ (permissive mode: warns and resolves).
+ */
+export async function verifyToolDescriptors(server: string, tools: readonly ToolDescriptor[]): Promise<ToolDescriptor[]> {
+  if (typeof server !== 'string') throw new TypeError('verifyToolDescriptors(server, tools): server is the name of the server in the policy\'s "tools"');
+  const guard = activeGuard();
+  const { verifyTools } = await import('./tools/verify-tools.js');
+  return verifyTools(guard, server, tools, decide);
 }
 
 export function stats(): GuardStats {

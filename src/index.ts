@@ -6,8 +6,10 @@ export {
   stats,
   verifyDirectory,
   verifyFile,
+  verifyToolDescriptors,
   type SignOptions,
   type SignResult,
+  type ToolDescriptor,
   type VerifiedDirectory,
   type VerifyResult,
 } from './api.js';

@@ -1,8 +1,13 @@
-// A small agent: it loads every plugin in plugins/, its system prompt and its
-// tool descriptors. Started with `node --import trustload/register agent.mjs`,
-// each of those is refused unless it is signed by a signer the policy allows.
+// A small agent: it loads every plugin in plugins/, its system prompt, and the
+// tools of its MCP server "wiki". Started with `node --import trustload/register
+// agent.mjs`, each of those is refused unless it is signed by a signer the
+// policy allows; the server's tool descriptors must equal their signed baseline.
 import { readdirSync } from 'node:fs';
-import { readVerified, readVerifiedSync } from 'trustload';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { readVerified, verifyToolDescriptors } from 'trustload';
 
 const here = new URL('.', import.meta.url);
 
@@ -13,8 +18,19 @@ for (const file of readdirSync(new URL('plugins/', here)).filter((f) => f.endsWi
 
 // Content that is read, not imported, goes through readVerified: the bytes returned are the bytes checked.
 const prompt = (await readVerified(new URL('prompts/system.md', here).pathname)).toString('utf8').trim();
-const tools = JSON.parse(readVerifiedSync(new URL('tools/search.json', here).pathname).toString('utf8'));
+
+// Tool descriptors reach the model only through verifyToolDescriptors, under the name this
+// host gives the server ("wiki", as in the policy's "tools"), on every listing.
+const wiki = new Client({ name: 'agent', version: '1.0.0' });
+let tools = [];
+const listTools = async () => {
+  tools = await verifyToolDescriptors('wiki', (await wiki.listTools()).tools);
+};
+wiki.setNotificationHandler(ToolListChangedNotificationSchema, listTools);
+await wiki.connect(new StdioClientTransport({ command: process.execPath, args: [fileURLToPath(new URL('mcp/wiki-server.mjs', here))] }));
+await listTools();
 
 console.log(`agent: system prompt: "${prompt}"`);
-console.log(`agent: tools: ${tools.map((t) => t.name).join(', ')}`);
+console.log(`agent: tools: ${tools.map((t) => `${t.name} (${t.description})`).join(', ')}`);
 for (const plugin of plugins) console.log(`agent: plugin ${plugin.name}: ${plugin.run('trustload')}`);
+await wiki.close();

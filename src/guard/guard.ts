@@ -10,6 +10,7 @@ import type { CoveredFile, LinkEntry, SignedDirectories } from '../manifest/dire
 import type { VerifiedManifest } from '../manifest/types.js';
 import { loadVerifierModule, ownFileSource } from './load-verifier.js';
 import { Rules, type Rule } from './rules.js';
+import { checkToolBaselines } from '../tools/policy-baselines.js';
 import type { RuleVerifier } from './verifier.js';
 
 export type Mode = 'enforce' | 'permissive';
@@ -74,7 +75,9 @@ export class Guard {
 
   /** Reads and pins what the policy trusts, then builds the guard. `quiet`: see register(). */
   static forPolicy(loaded: LoadedPolicy, mode: Mode, quiet = false): Guard {
-    return new Guard(loaded, readTrustFiles(loaded.policy.trust, loaded.baseDir), mode, quiet);
+    const guard = new Guard(loaded, readTrustFiles(loaded.policy.trust, loaded.baseDir), mode, quiet);
+    checkToolBaselines(loaded, guard.rules);
+    return guard;
   }
 
   constructor(

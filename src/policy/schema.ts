@@ -97,6 +97,8 @@ export const PolicySchema = z.strictObject({
   signers: z.record(name, z.union([KeySignerSchema, CaSignerSchema, KeylessSignerSchema])),
   rules: z.array(RuleSchema),
   unmatched: z.optional(z.enum(['allow', 'deny'])),
+  // MCP servers by the host's own name for each, with the signed baseline of their tool descriptors.
+  tools: z.optional(z.record(name, z.strictObject({ baseline: z.string().check(z.minLength(1)) }))),
 });
 
 export type Policy = z.infer<typeof PolicySchema>;
