@@ -91,6 +91,8 @@ export const PolicySchema = z.strictObject({
   signers: z.record(name, z.union([KeySignerSchema, CaSignerSchema, KeylessSignerSchema])),
   rules: z.array(RuleSchema),
   unmatched: z.optional(z.enum(['allow', 'deny'])),
+  // Every decision appended to this file (a local file system), relative to the policy's folder.
+  audit: z.optional(z.strictObject({ path: z.string().check(z.minLength(1)) })),
 });
 
 export type Policy = z.infer<typeof PolicySchema>;
