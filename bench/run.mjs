@@ -19,6 +19,8 @@
 //   loads per-load costs timed inside one process (bench/guard-probe.mjs):
 //         import() of an unmatched and of a signed file, readVerifiedSync vs
 //         readFileSync; guarded vs plain node (and vs no-op module hooks)
+//   audit the audit trail's cost per decision (bench/audit.mjs): the loads
+//         above in a guarded process whose policy has `audit`, against none
 //   listing, weights  signed directories (bench/directories.mjs): the
 //         closed-set check of a 1,000-file plugin directory, and a 2 GiB
 //         sharded weights file through verifyDirectory's worker threads vs
@@ -37,6 +39,7 @@ import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { signFile } from '../scripts/sign-with-key.mjs';
 import { dependencyPatchesPlugin } from '../scripts/dependency-patches.mjs';
+import { auditBench } from './audit.mjs';
 import { directoriesBench } from './directories.mjs';
 
 const SETTINGS = {
@@ -79,6 +82,7 @@ startup();
 const app = makeGuardApp();
 guardProcesses(app);
 guardLoads(app);
+auditBench(app, { table, median, quantile, env: APP_ENV, probe: PROBE, register: REGISTER });
 directoriesBench(trustload, { table, median, env: APP_ENV });
 
 /**
