@@ -64,7 +64,7 @@ export class AuditTrail {
       if (this.enforce) throw path === undefined ? error : withContext(error, { path });
       if (this.#warned) return;
       this.#warned = true;
-      process.stderr.write(`trustload: WARNING: ${error.message} (going on: permissive mode; decisions are not recorded)\n`);
+      process.stderr.write(`trustload: WARNING: ${error.message} (going on: permissive mode; decisions that cannot be written are not recorded)\n`);
     }
   }
 }

@@ -92,9 +92,11 @@ export class Guard {
   /**
    * Hears every decision before it takes effect (the audit trail): a verified
    * file's before its bytes are returned, a refusal's before it is thrown. A
-   * recorder that throws refuses the load it was told of.
+   * recorder that throws refuses the load it was told of. Set once: nothing
+   * later may replace or silence it.
    */
   recordDecisions(recorder: (decision: Decision) => void): void {
+    if (this.#recorder !== undefined) throw new TrustloadError(ErrorCodes.POLICY, 'the guard already records its decisions');
     this.#recorder = recorder;
   }
 
@@ -347,8 +349,9 @@ export class Guard {
     try {
       recorder?.(event);
     } catch (err) {
-      // A refusal stands whether or not its line was written; anything else is refused by the caller.
-      if (decision !== 'refused') throw err;
+      // A load is refused by its caller when its line cannot be written; a refusal stands either way, and
+      // a change seen after loading (watch) is still published to subscribers below.
+      if (decision === 'verified' || decision === 'unmatched' || decision === 'warned') throw err;
     }
     if (hasDecisionSubscribers()) publishDecision(event);
   }
