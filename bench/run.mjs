@@ -23,6 +23,8 @@
 //         fs.promises.readFile of a signed prompt and readFileSync of a file no
 //         rule covers, in plain node, in a guarded process whose policy has no
 //         content rule (fs left alone) and in one whose rule says "content": true
+//   audit the audit trail's cost per decision (bench/audit.mjs): the loads
+//         above in a guarded process whose policy has `audit`, against none
 //   listing, weights  signed directories (bench/directories.mjs): the
 //         closed-set check of a 1,000-file plugin directory, and a 2 GiB
 //         sharded weights file through verifyDirectory's worker threads vs
@@ -41,6 +43,7 @@ import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { signFile } from '../scripts/sign-with-key.mjs';
 import { dependencyPatchesPlugin } from '../scripts/dependency-patches.mjs';
+import { auditBench } from './audit.mjs';
 import { directoriesBench } from './directories.mjs';
 
 const SETTINGS = {
@@ -85,6 +88,7 @@ const app = makeGuardApp();
 guardProcesses(app);
 guardLoads(app);
 contentReads(app);
+auditBench(app, { table, median, quantile, env: APP_ENV, probe: PROBE, register: REGISTER });
 directoriesBench(trustload, { table, median, env: APP_ENV });
 
 /**

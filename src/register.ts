@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startAuditTrail } from './audit/start.js';
 import { guardChildren } from './children/guard-children.js';
 import { removeWhenProcessEnds, writeTemporaryPolicy, type TemporaryPolicy } from './children/temporary-policy.js';
 import { workerPin } from './children/workers.js';
@@ -72,7 +73,8 @@ function start(loaded: LoadedPolicy, quiet: boolean): void {
   const mode = resolveMode(loaded);
   const guard = Guard.forPolicy(loaded, mode, quiet);
   guard.requireForProtectedLoads(disableCompileCache(mode === 'enforce'));
-  const onChildBuiltin = guardChildren(guard, REGISTER_PATH);
+  const audit = loaded.policy.audit === undefined ? undefined : startAuditTrail(guard, loaded.policy.audit.path, workerPin(process.execArgv, REGISTER_PATH));
+  const onChildBuiltin = guardChildren(guard, REGISTER_PATH, audit);
   const onNativeBuiltin = guardNativeBuiltins(guard);
   const onContentBuiltin = guardContentReads(guard);
   const onBuiltin = (id: string): void => {

@@ -67,22 +67,22 @@ export class StartJudge {
    * that file whatever its own resolution would pick (export conditions, a
    * package map, a link changed since).
    */
-  process(start: ProcessStart): { args: string[]; callerNodeOptions: string | undefined } {
+  process(start: ProcessStart): { args: string[]; callerNodeOptions: string | undefined; node: boolean } {
     // Nothing runs between this and the native spawn but the guard's own code.
     const { result, confirm } = this.#judging(() => this.#process(start));
     confirm();
     return result;
   }
 
-  #process(start: ProcessStart): { args: string[]; callerNodeOptions: string | undefined } {
+  #process(start: ProcessStart): { args: string[]; callerNodeOptions: string | undefined; node: boolean } {
     const callerNodeOptions = this.#nodeOptions(start.callerNodeOptions, start.cwd, false);
     // NODE_OPTIONS and these variables reach any Node the child starts; its arguments only matter to Node.
     this.#replModule(start.env, start.cwd);
     this.#variables(start.env);
-    if (!this.#isNode(start.file, start.cwd, start.env)) return { args: [...start.args], callerNodeOptions };
+    if (!this.#isNode(start.file, start.cwd, start.env)) return { args: [...start.args], callerNodeOptions, node: false };
     const words = start.args.slice(1);
     this.#configFiles(words, start.cwd);
-    return { args: [start.args[0]!, ...replaceValues(words, this.#flags(readNodeFlags(words), start.cwd, false))], callerNodeOptions };
+    return { args: [start.args[0]!, ...replaceValues(words, this.#flags(readNodeFlags(words), start.cwd, false))], callerNodeOptions, node: true };
   }
 
   /**

@@ -3,6 +3,8 @@ export interface PinnedPolicy {
   policyFile: string;
   policySha256: string;
   mode: 'enforce' | 'permissive';
+  /** This process's audit writer id: the parent its children's and workers' chains name. */
+  auditParent?: string;
 }
 
 const windows = process.platform === 'win32';
@@ -49,6 +51,7 @@ export class PinnedEnvironment {
     values.set('TRUSTLOAD_POLICY_SHA256', policy.policySha256);
     values.set('TRUSTLOAD_MODE', policy.mode);
     values.set('NODE_DISABLE_COMPILE_CACHE', '1');
+    if (policy.auditParent !== undefined) values.set('TRUSTLOAD_AUDIT_PARENT', policy.auditParent);
     this.#values = values;
     this.#pairs = Object.freeze([...values].map(([name, value]) => `${name}=${value}`));
   }
@@ -57,6 +60,7 @@ export class PinnedEnvironment {
   applyToProcess(): void {
     this.live.TRUSTLOAD_POLICY = this.policy.policyFile;
     this.live.TRUSTLOAD_POLICY_SHA256 = this.policy.policySha256;
+    if (this.policy.auditParent !== undefined) this.live.TRUSTLOAD_AUDIT_PARENT = this.policy.auditParent;
     this.live.NODE_OPTIONS = this.nodeOptions(this.live.NODE_OPTIONS);
   }
 

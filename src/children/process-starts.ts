@@ -3,6 +3,7 @@ import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ErrorCodes, TrustloadError } from '../errors.js';
 import { processStartBindings, readNativeSpawn, type CheckedSpawn, type NativeSpawn } from '../node-features.js';
+import type { AuditTrail } from '../audit/trail.js';
 import type { StartJudge } from './judge-start.js';
 import { envPairs, type PinnedEnvironment } from './pinned-env.js';
 
@@ -16,18 +17,25 @@ type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
  * pinned environment and has its early loads judged first. The bindings
  * themselves are refused to code in enforce mode.
  */
-export function guardProcessStarts(pinned: PinnedEnvironment, judge: StartJudge, enforce: boolean): void {
+export function guardProcessStarts(pinned: PinnedEnvironment, judge: StartJudge, enforce: boolean, audit?: AuditTrail): void {
   const { processPrototype, spawnSync } = processStartBindings();
   lockMethod(processPrototype, 'spawn', (original) =>
     function guardedNativeSpawn(this: unknown, ...args: unknown[]) {
       const { spawn, rebuild } = readNativeSpawn(args);
-      return original.apply(this, rebuild(checkStart(spawn, pinned, judge)));
+      const { checked, node } = checkStart(spawn, pinned, judge);
+      const result = original.apply(this, rebuild(checked));
+      // The native handle holds the pid once the spawn succeeded.
+      if (node && audit !== undefined) recordStart(audit, (this as { pid?: unknown }).pid);
+      return result;
     },
   );
   lockMethod(spawnSync, 'spawn', (original) =>
     function guardedSpawnSync(this: unknown, ...args: unknown[]) {
       const { spawn, rebuild } = readNativeSpawn(args);
-      return original.apply(this, rebuild(checkStart(spawn, pinned, judge)));
+      const { checked, node } = checkStart(spawn, pinned, judge);
+      const result = original.apply(this, rebuild(checked)) as { pid?: unknown } | undefined;
+      if (node && audit !== undefined) recordStart(audit, result?.pid);
+      return result;
     },
   );
   guardExecve(pinned, judge, enforce);
@@ -41,7 +49,7 @@ export function guardProcessStarts(pinned: PinnedEnvironment, judge: StartJudge,
  * the check (a getter Node's native side reaches, a decision subscriber) can
  * move the child elsewhere.
  */
-function checkStart(spawn: NativeSpawn, pinned: PinnedEnvironment, judge: StartJudge): CheckedSpawn {
+function checkStart(spawn: NativeSpawn, pinned: PinnedEnvironment, judge: StartJudge): { checked: CheckedSpawn; node: boolean } {
   if (typeof spawn.file !== 'string' || !Array.isArray(spawn.args) || (spawn.envPairs !== undefined && !Array.isArray(spawn.envPairs))) {
     throw new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, 'a process start whose file, arguments or environment are not plain strings cannot be checked');
   }
@@ -52,7 +60,25 @@ function checkStart(spawn: NativeSpawn, pinned: PinnedEnvironment, judge: StartJ
   const cwd = workingFolder(typeof spawn.cwd === 'string' && spawn.cwd !== '' ? resolve(spawn.cwd) : process.cwd());
   const judged = judge.process({ file: spawn.file, args, cwd, env: pairs, callerNodeOptions });
   const env = judged.callerNodeOptions === callerNodeOptions ? pairs : pinned.withCallerNodeOptions(pairs, judged.callerNodeOptions);
-  return { file: spawn.file, args: judged.args, cwd, envPairs: env };
+  return { checked: { file: spawn.file, args: judged.args, cwd, envPairs: env }, node: judged.node };
+}
+
+/**
+ * A Node child this process started, in its audit chain: the child's own chain must then exist. A
+ * start that cannot be recorded (enforce mode) ends the child, which could not record its loads either.
+ */
+function recordStart(audit: AuditTrail, pid: unknown): void {
+  if (typeof pid !== 'number' || pid <= 0) return;
+  try {
+    audit.started('child', pid);
+  } catch (err) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Already gone: nothing left to stop.
+    }
+    throw err;
+  }
 }
 
 /** A folder by its real path, so that a link on the way changed later does not move the child; as given when it does not exist (the spawn then fails). */
@@ -72,7 +98,7 @@ function guardExecve(pinned: PinnedEnvironment, judge: StartJudge, enforce: bool
     // Node publishes the final arguments to subscribers, which may change them after this check.
     if (channel.hasSubscribers) refuse(new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, 'process.execve with a process.execve diagnostics subscriber cannot be checked'), enforce, judge);
     if (typeof env !== 'object' || env === null) throw new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, 'process.execve needs an environment object');
-    const checked = checkStart({ file, args, cwd: undefined, envPairs: envPairs(env as Record<string, unknown>) }, pinned, judge);
+    const { checked } = checkStart({ file, args, cwd: undefined, envPairs: envPairs(env as Record<string, unknown>) }, pinned, judge);
     // No prototype: nothing inherited is read as a variable, and no getter runs between the check and the exec.
     const pinnedEnv: Record<string, string> = Object.create(null);
     for (const pair of [...checked.envPairs].reverse()) {

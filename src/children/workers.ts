@@ -1,6 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import type * as WorkerThreads from 'node:worker_threads';
 import { ErrorCodes, TrustloadError } from '../errors.js';
+import type { AuditTrail } from '../audit/trail.js';
 import type { StartJudge } from './judge-start.js';
 import { envPairs, type PinnedEnvironment, type PinnedPolicy } from './pinned-env.js';
 
@@ -25,7 +26,7 @@ const RESOURCE_LIMITS = ['maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', '
  * prototype is the original's, so that neither `Object.getPrototypeOf(Worker)`
  * nor `.prototype.constructor` leads back to the unguarded class.
  */
-export function guardWorkers(workerThreads: typeof WorkerThreads, pinned: PinnedEnvironment, judge: StartJudge, registerPath: string): void {
+export function guardWorkers(workerThreads: typeof WorkerThreads, pinned: PinnedEnvironment, judge: StartJudge, registerPath: string, audit?: AuditTrail): void {
   const Original = workerThreads.Worker;
   const importArg = pinnedImport(registerPath, pinned.policy);
   const enforce = pinned.policy.mode === 'enforce';
@@ -73,7 +74,17 @@ export function guardWorkers(workerThreads: typeof WorkerThreads, pinned: Pinned
     }
     // The last thing before Node starts the worker: the getters above may have swapped a judged file.
     confirm();
-    return Reflect.construct(Original, [filename, checked], new.target) as WorkerThreads.Worker;
+    const worker = Reflect.construct(Original, [filename, checked], new.target) as WorkerThreads.Worker;
+    if (audit !== undefined) {
+      try {
+        audit.started('worker', worker.threadId);
+      } catch (err) {
+        // Not recorded (enforce mode): the worker could not record its own loads either.
+        void worker.terminate();
+        throw err;
+      }
+    }
+    return worker;
   }
   Object.setPrototypeOf(Worker, Object.getPrototypeOf(Original));
   Worker.prototype = Original.prototype;
@@ -104,7 +115,7 @@ export function workerPin(execArgv: readonly string[], registerPath: string): Pi
   try {
     const pin = JSON.parse(new URL(value).searchParams.get(PIN_PARAMETER) ?? '') as Partial<PinnedPolicy>;
     if (typeof pin.policyFile === 'string' && typeof pin.policySha256 === 'string' && (pin.mode === 'enforce' || pin.mode === 'permissive')) {
-      return { policyFile: pin.policyFile, policySha256: pin.policySha256, mode: pin.mode };
+      return { policyFile: pin.policyFile, policySha256: pin.policySha256, mode: pin.mode, ...(typeof pin.auditParent === 'string' ? { auditParent: pin.auditParent } : {}) };
     }
   } catch (err) {
     throw new TrustloadError(ErrorCodes.POLICY, `the policy pinned for this worker cannot be read: ${(err as Error).message}`, { cause: err });

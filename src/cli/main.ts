@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { closest } from '../policy/closest-name.js';
+import { audit, AUDIT_HELP } from './audit.js';
 import { inspect, INSPECT_HELP } from './inspect.js';
 import { keygen, KEYGEN_HELP } from './keygen.js';
 import { EXIT_USAGE, EXIT_VERIFIED, processIo, reportFailure, UsageError, type Io } from './output.js';
@@ -20,6 +21,7 @@ Commands:
   keygen NAME                                    write a key pair for signing with --key
   policy check | explain PATH | init             validate the policy; say what applies to a path; write a starting one
   tools pin SERVER TOOLS_JSON                    write the baseline of an MCP server's tool descriptors
+  audit verify FILE [--key PEM] | seal FILE --key PEM   check an audit trail's chains; seal and sign its segment
 
 Run trustload COMMAND --help for a command's options.
 Exit codes: 0 verified, 1 refused or not verified, 2 usage or policy error.`;
@@ -38,7 +40,9 @@ ${SIGN_HELP}
 
 ${KEYGEN_HELP}
 
-${TOOLS_HELP}`;
+${TOOLS_HELP}
+
+${AUDIT_HELP}`;
 
 const COMMANDS: Record<string, { run: (args: string[], io: Io) => number | Promise<number>; help: string }> = {
   verify: { run: verify, help: VERIFY_HELP },
@@ -48,6 +52,7 @@ const COMMANDS: Record<string, { run: (args: string[], io: Io) => number | Promi
   sign: { run: sign, help: SIGN_HELP },
   keygen: { run: keygen, help: KEYGEN_HELP },
   tools: { run: tools, help: TOOLS_HELP },
+  audit: { run: audit, help: AUDIT_HELP },
 };
 
 export async function main(argv: string[], io: Io = processIo): Promise<number> {

@@ -4,7 +4,7 @@ import { MAX_BUNDLE_BYTES, readArtifactFile, readFileLimited } from '../io/read.
 import type { LoadedPolicy } from '../policy/load-policy.js';
 import { readTrustFiles, type TrustFiles } from '../trust/read-trust.js';
 import type { VerifiedSigner } from '../verify/signers.js';
-import { hasDecisionSubscribers, publishDecision, type DecisionKind } from './events.js';
+import { hasDecisionSubscribers, publishDecision, type Decision, type DecisionKind } from './events.js';
 import { loadSteps, type Step } from '../paths/load-steps.js';
 import type { CoveredFile, LinkEntry, SignedDirectories } from '../manifest/directories.js';
 import type { VerifiedManifest } from '../manifest/types.js';
@@ -72,6 +72,7 @@ export class Guard {
   #verifier: RuleVerifier | undefined;
   #directories: SignedDirectories | undefined;
   #protectedLoadChecks: Array<() => void> = [];
+  #recorder: ((decision: Decision) => void) | undefined;
 
   /** Reads and pins what the policy trusts, then builds the guard. `quiet`: see register(). */
   static forPolicy(loaded: LoadedPolicy, mode: Mode, quiet = false): Guard {
@@ -106,6 +107,17 @@ export class Guard {
    */
   requireForProtectedLoads(check: () => void): void {
     this.#protectedLoadChecks.push(check);
+  }
+
+  /**
+   * Hears every decision before it takes effect (the audit trail): a verified
+   * file's before its bytes are returned, a refusal's before it is thrown. A
+   * recorder that throws refuses the load it was told of. Set once: nothing
+   * later may replace or silence it.
+   */
+  recordDecisions(recorder: (decision: Decision) => void): void {
+    if (this.#recorder !== undefined) throw new TrustloadError(ErrorCodes.POLICY, 'the guard already records its decisions');
+    this.#recorder = recorder;
   }
 
   /** Files loaded without verification in permissive mode, for the summary at exit. */
@@ -178,9 +190,10 @@ export class Guard {
       bytes = options.bytes ?? readArtifactFile(realPath);
       // A link listed in a signed directory leads inside it, so a file reached through one is in a signed directory too.
       const { signer, digest } = chain.length > 0 ? this.#verifyListed(chain, realPath, linked, bytes, ruleName) : this.#verifySibling(realPath, bytes, rule!);
+      // Recorded first: an audit line that cannot be written refuses the load (see #publish).
+      this.#publish(realPath, 'verified', start, { rule: ruleName, signer, digest });
       this.#onVerified?.({ path: realPath, rule: ruleName, signer, digest });
       this.#counts.verified++;
-      this.#publish(realPath, 'verified', start, { rule: ruleName, signer, digest });
       return { decision: 'verified', path: realPath, rule: ruleName, signer, digest, bytes };
     } catch (err) {
       const error = withContext(asTrustloadError(err, ErrorCodes.BAD_BUNDLE, 'verification failed'), { path: realPath, rule: ruleName });
@@ -319,8 +332,13 @@ export class Guard {
         return { decision: 'warned', path };
       }
     }
+    try {
+      this.#publish(path, 'unmatched', start, {});
+    } catch (err) {
+      this.#refuse(withContext(asTrustloadError(err, ErrorCodes.UNSUPPORTED_LOAD, 'cannot record the decision'), { path }), start, options);
+      return { decision: 'warned', path };
+    }
     this.#counts.unmatched++;
-    this.#publish(path, 'unmatched', start, {});
     return bytes === undefined ? { decision: 'unmatched', path } : { decision: 'unmatched', path, bytes };
   }
 
@@ -348,7 +366,17 @@ export class Guard {
   }
 
   #publish(path: string, decision: DecisionKind, start: number, extra: { rule?: string; code?: TrustloadError['code']; signer?: VerifiedSigner; digest?: string }): void {
-    if (hasDecisionSubscribers()) publishDecision({ path, decision, ...definedOnly(extra), ms: now() - start });
+    const recorder = this.#recorder;
+    if (recorder === undefined && !hasDecisionSubscribers()) return;
+    const event = { path, decision, ...definedOnly(extra), ms: now() - start };
+    try {
+      recorder?.(event);
+    } catch (err) {
+      // A load is refused by its caller when its line cannot be written; a refusal stands either way, and
+      // a change seen after loading (watch) is still published to subscribers below.
+      if (decision === 'verified' || decision === 'unmatched' || decision === 'warned') throw err;
+    }
+    if (hasDecisionSubscribers()) publishDecision(event);
   }
 
   #ruleVerifier(): RuleVerifier {

@@ -99,6 +99,8 @@ export const PolicySchema = z.strictObject({
   unmatched: z.optional(z.enum(['allow', 'deny'])),
   // MCP servers by the host's own name for each, with the signed baseline of their tool descriptors.
   tools: z.optional(z.record(name, z.strictObject({ baseline: z.string().check(z.minLength(1)) }))),
+  // Every decision appended to this file (a local file system), relative to the policy's folder.
+  audit: z.optional(z.strictObject({ path: z.string().check(z.minLength(1)) })),
 });
 
 export type Policy = z.infer<typeof PolicySchema>;
