@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { closest } from '../policy/closest-name.js';
 import { inspect, INSPECT_HELP } from './inspect.js';
 import { keygen, KEYGEN_HELP } from './keygen.js';
+import { lock, LOCK_HELP } from './lock.js';
 import { EXIT_USAGE, EXIT_VERIFIED, processIo, reportFailure, UsageError, type Io } from './output.js';
 import { policy, POLICY_HELP } from './policy.js';
 import { sign, SIGN_HELP } from './sign.js';
@@ -18,6 +19,7 @@ Commands:
   sign PATH... (--key PEM | --keyless)           sign files and directories
   keygen NAME                                    write a key pair for signing with --key
   policy check | explain PATH | init             validate the policy; say what applies to a path; write a starting one
+  lock -- COMMAND... | --add PATH...             record what a run loads (or given files) in a lock
 
 Run trustload COMMAND --help for a command's options.
 Exit codes: 0 verified, 1 refused or not verified, 2 usage or policy error.`;
@@ -34,7 +36,9 @@ ${POLICY_HELP}
 
 ${SIGN_HELP}
 
-${KEYGEN_HELP}`;
+${KEYGEN_HELP}
+
+${LOCK_HELP}`;
 
 const COMMANDS: Record<string, { run: (args: string[], io: Io) => number | Promise<number>; help: string }> = {
   verify: { run: verify, help: VERIFY_HELP },
@@ -43,6 +47,7 @@ const COMMANDS: Record<string, { run: (args: string[], io: Io) => number | Promi
   policy: { run: policy, help: POLICY_HELP },
   sign: { run: sign, help: SIGN_HELP },
   keygen: { run: keygen, help: KEYGEN_HELP },
+  lock: { run: lock, help: LOCK_HELP },
 };
 
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
