@@ -184,6 +184,12 @@ t.test('every malformed lock stops the process at start', async (t) => {
   });
   for (const { name, result } of results) t.test(name, async (t) => assertDidNotStart(t, result, { mentions: ['lock'] }));
 
+  // The learning variable alone cannot switch a guard off: learning needs permissive mode, which the policy must allow.
+  app.write('trustload.lock.json', lock([entry()]));
+  writeLockPolicy(app);
+  const learnVariable = await runNode(app.dir, ['app.mjs'], { env: { TRUSTLOAD_LOCK_LEARN: app.path('loads.jsonl') } });
+  t.test('TRUSTLOAD_LOCK_LEARN under an enforcing policy', async (t) => assertDidNotStart(t, learnVariable, { mentions: ['permissive mode'] }));
+
   // A rule takes signers or a lock, and names a lock the policy defines.
   for (const [name, rule] of Object.entries({ both: { name: 'x', files: '**', lock: 'app', signers: ['s'] }, 'an unknown lock': { name: 'x', files: '**', lock: 'nope' } })) {
     app.write('trustload.lock.json', lock([entry()]));
