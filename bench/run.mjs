@@ -25,6 +25,10 @@
 //         content rule (fs left alone) and in one whose rule says "content": true
 //   audit the audit trail's cost per decision (bench/audit.mjs): the loads
 //         above in a guarded process whose policy has `audit`, against none
+//   lock  locks (src/lock/): start-up of a guarded empty app whose policy
+//         names a 5,000-entry lock vs a 1-entry lock vs no lock (issue 12's
+//         budget: the 5,000 entries add at most 5 ms), and per-load cost of a
+//         locked import vs an unmatched one, timed inside one process
 //   listing, weights  signed directories (bench/directories.mjs): the
 //         closed-set check of a 1,000-file plugin directory, and a 2 GiB
 //         sharded weights file through verifyDirectory's worker threads vs
@@ -89,6 +93,7 @@ guardProcesses(app);
 guardLoads(app);
 contentReads(app);
 auditBench(app, { table, median, quantile, env: APP_ENV, probe: PROBE, register: REGISTER });
+lockBench();
 directoriesBench(trustload, { table, median, env: APP_ENV });
 
 /**
@@ -448,6 +453,78 @@ function contentReads(app) {
   console.log('   content: guarded, prompts/** says "content": true, so a prompt read is verified (one read, cache hit on the signer) and a read no');
   console.log('   rule covers pays the wrapper\'s path check; extra: median over rounds of the side minus plain, CPU: the same on process CPU time)');
   table(['read', 'plain µs', 'no content rule µs', 'extra µs', 'content µs', 'extra µs', 'extra CPU µs'], rows);
+ * A temp app whose lock rule covers locked/** (app.mjs, outside it, stays
+ * unmatched), three policies that differ only in the lock: none, 1 entry,
+ * 5,000 entries (realistic paths under node_modules, with package and version).
+ */
+function lockBench() {
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'trustload-bench-lock-')));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(join(dir, 'locked'));
+  const sha = (bytes) => createHash('sha256').update(bytes).digest('hex');
+  const locked = 'export default 1;\n';
+  writeFileSync(join(dir, 'locked', 'a.mjs'), locked);
+  writeFileSync(join(dir, 'unmatched.mjs'), locked);
+  writeFileSync(join(dir, 'app.mjs'), '');
+  const entry = { path: 'locked/a.mjs', sha256: sha(locked) };
+  const filler = Array.from({ length: 4999 }, (_, i) => ({
+    path: `node_modules/package-${String(Math.floor(i / 10)).padStart(3, '0')}/lib/file-${i % 10}.js`,
+    sha256: sha(String(i)),
+    package: `package-${Math.floor(i / 10)}`,
+    version: '1.2.3',
+  }));
+  const lockText = (entries) => `{\n  "version": 1,\n  "entries": [\n    ${entries.map((e) => JSON.stringify(e)).sort().join(',\n    ')}\n  ]\n}\n`;
+  const policies = { none: undefined, one: lockText([entry]), many: lockText([entry, ...filler]) };
+  for (const [name, text] of Object.entries(policies)) {
+    const policy = { version: 1, signers: {}, rules: [], unmatched: 'allow' };
+    if (text !== undefined) {
+      writeFileSync(join(dir, `${name}.lock.json`), text);
+      policy.trust = { locks: { deps: { path: `./${name}.lock.json`, sha256: sha(text) } } };
+      policy.rules = [{ name: 'locked', files: 'locked/**', lock: 'deps' }];
+    }
+    writeFileSync(join(dir, `${name}.policy.json`), JSON.stringify(policy));
+  }
+  const probe = `const N = Number(process.argv[2]);
+const base = new URL('./', import.meta.url).href;
+const time = async (file) => { const t = process.hrtime.bigint(); for (let i = 0; i < N; i++) await import(base + file + '?i=' + i + '&r=' + Math.random()); return Number(process.hrtime.bigint() - t) / 1e3 / N; };
+await time('locked/a.mjs'); await time('unmatched.mjs');
+const out = { locked: [], unmatched: [] };
+for (let b = 0; b < 4; b++) { out.locked.push(await time('locked/a.mjs')); out.unmatched.push(await time('unmatched.mjs')); }
+console.log(JSON.stringify(out));
+`;
+  writeFileSync(join(dir, 'probe.mjs'), probe);
+  const withPolicy = (name, args) => {
+    const env = { ...APP_ENV, TRUSTLOAD_POLICY: join(dir, `${name}.policy.json`) };
+    const cpu = childrenCpuMs();
+    const start = performance.now();
+    const r = spawnSync(process.execPath, ['--import', REGISTER, ...args], { cwd: dir, env, encoding: 'utf8' });
+    const ms = performance.now() - start;
+    if (r.status !== 0) throw new Error(`lock bench (${name}) exited with ${r.status}: ${r.stderr}`);
+    return { ms, cpuMs: cpu === undefined ? undefined : childrenCpuMs() - cpu, stdout: r.stdout };
+  };
+  const names = Object.keys(policies);
+  const runs = Object.fromEntries(names.map((n) => [n, []]));
+  for (let round = -1; round < SETTINGS.guardSpawns; round++) {
+    for (let k = 0; k < names.length; k++) {
+      const name = names[(Math.max(round, 0) + k) % names.length];
+      const run = withPolicy(name, ['app.mjs']);
+      if (round >= 0) runs[name].push(run);
+    }
+  }
+  const wall = (n) => median(runs[n].map((x) => x.ms));
+  const cpu = (n) => (runs[n][0].cpuMs === undefined ? undefined : runs[n].reduce((a, x) => a + x.cpuMs, 0) / runs[n].length);
+  const rows = [
+    ['policy without a lock', wall('none').toFixed(1), '', cpu('none')?.toFixed(1) ?? 'n/a', ''],
+    ['a 1-entry lock (node:crypto loaded, lock read and pinned)', wall('one').toFixed(1), `+${(wall('one') - wall('none')).toFixed(1)}`, cpu('one')?.toFixed(1) ?? 'n/a', cpu('one') === undefined ? '' : `+${(cpu('one') - cpu('none')).toFixed(1)}`],
+    ['a 5,000-entry lock (vs the 1-entry lock)', wall('many').toFixed(1), `+${(wall('many') - wall('one')).toFixed(1)}`, cpu('many')?.toFixed(1) ?? 'n/a', cpu('many') === undefined ? '' : `+${(cpu('many') - cpu('one')).toFixed(1)}`],
+  ];
+  console.log();
+  console.log(`LOCK: fresh processes of a guarded empty app, the policy naming no lock, a 1-entry or a 5,000-entry lock (${policies.many.length} bytes) pinned by sha256`);
+  console.log(`  (${SETTINGS.guardSpawns} spawns each, interleaved; wall: median; CPU: mean user+sys; budget (issue 12): the 5,000 entries add at most 5 ms)`);
+  table(['process', 'median ms', 'extra ms', 'CPU ms', 'extra CPU ms'], rows);
+  const probes = Array.from({ length: SETTINGS.probeProcesses }, () => JSON.parse(withPolicy('many', ['probe.mjs', String(SETTINGS.probeLoads)]).stdout));
+  const per = (what) => median(probes.map((p) => median(p[what])));
+  console.log(`  per load (import() with a fresh URL, µs, median of ${SETTINGS.probeProcesses} processes' median batch of ${SETTINGS.probeLoads}): locked ${per('locked').toFixed(1)}, unmatched ${per('unmatched').toFixed(1)}, extra ${(per('locked') - per('unmatched')).toFixed(1)} (read + SHA-256 + lookup)`);
 }
 
 /** One fresh process of the guard's benchmarks: wall time, the child's CPU time (Linux), its output. */

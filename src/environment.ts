@@ -1,7 +1,7 @@
 import { frozenCopy } from './io/frozen.js';
 import { NODE_EARLY_LOAD_VARIABLES } from './node-features.js';
 
-const NAMES: readonly string[] = ['TRUSTLOAD_POLICY', 'TRUSTLOAD_POLICY_SHA256', 'TRUSTLOAD_MODE', 'TRUSTLOAD_AUDIT_PARENT', 'NODE_OPTIONS', 'NODE_PRESERVE_SYMLINKS', ...NODE_EARLY_LOAD_VARIABLES];
+const NAMES: readonly string[] = ['TRUSTLOAD_POLICY', 'TRUSTLOAD_POLICY_SHA256', 'TRUSTLOAD_MODE', 'TRUSTLOAD_AUDIT_PARENT', 'TRUSTLOAD_LOCK_LEARN', 'NODE_OPTIONS', 'NODE_PRESERVE_SYMLINKS', ...NODE_EARLY_LOAD_VARIABLES];
 
 /**
  * The environment variables trustload decides by, read once when it is

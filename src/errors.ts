@@ -17,6 +17,7 @@ export const ErrorCodes = {
   UNMATCHED: 'ERR_TRUSTLOAD_UNMATCHED',
   UNSUPPORTED_LOAD: 'ERR_TRUSTLOAD_UNSUPPORTED_LOAD',
   TOOL_CHANGED: 'ERR_TRUSTLOAD_TOOL_CHANGED',
+  NOT_IN_LOCK: 'ERR_TRUSTLOAD_NOT_IN_LOCK',
   // Not a refusal: `trustload sign` and sign() could not make a signature (a key, a token, a Sigstore service).
   SIGNING: 'ERR_TRUSTLOAD_SIGNING',
 } as const;

@@ -12,6 +12,7 @@ import { disableCompileCache } from './hooks/compile-cache.js';
 import { guardContentReads } from './hooks/content-reads.js';
 import { lockDownLoader } from './hooks/lockdown.js';
 import { installModuleHooks } from './hooks/module-hooks.js';
+import { announceLearning, learningFile } from './lock/learner.js';
 import { guardNativeBuiltins } from './hooks/native-builtins.js';
 import { hasRegisterHooks, isSupportedNode, SUPPORTED_NODE_RANGE } from './node-features.js';
 import { loadPolicyFile, loadPolicyObject, policyPathFromEnv, type LoadedPolicy } from './policy/load-policy.js';
@@ -71,7 +72,8 @@ export function register(options: RegisterOptions = {}): void {
 
 function start(loaded: LoadedPolicy, quiet: boolean): void {
   const mode = resolveMode(loaded);
-  const guard = Guard.forPolicy(loaded, mode, quiet);
+  const learnInto = learningFile(environment, mode);
+  const guard = Guard.forPolicy(loaded, mode, quiet, learnInto);
   guard.requireForProtectedLoads(disableCompileCache(mode === 'enforce'));
   const audit = loaded.policy.audit === undefined ? undefined : startAuditTrail(guard, loaded.policy.audit.path, workerPin(process.execArgv, REGISTER_PATH));
   const onChildBuiltin = guardChildren(guard, REGISTER_PATH, audit);
@@ -97,7 +99,8 @@ function start(loaded: LoadedPolicy, quiet: boolean): void {
   if (workerPin(process.execArgv, REGISTER_PATH) === undefined) {
     for (const warning of ruleFolderWarnings(loaded.policy, loaded.baseDir)) process.stderr.write(`trustload: WARNING: ${warning}\n`);
   }
-  if (mode === 'permissive') announcePermissive(guard);
+  if (learnInto !== undefined) announceLearning(learnInto);
+  else if (mode === 'permissive') announcePermissive(guard);
   if (loaded.policy.watch === true) watchVerifiedFiles(guard);
   if (loaded.policy.lockdown) lockDownLoader((path) => guard.rules.moduleRuleFor(path) !== undefined);
   registered = guard;

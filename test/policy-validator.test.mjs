@@ -72,7 +72,11 @@ function arbitraryOf(node) {
     case 'object': {
       const shape = Object.fromEntries(Object.entries(def.shape).map(([k, v]) => [k, arbitraryOf(v)]));
       const requiredKeys = Object.keys(def.shape).filter((k) => def.shape[k]._zod.def.type !== 'optional');
-      return fc.record(shape, { requiredKeys });
+      const record = fc.record(shape, { requiredKeys });
+      // An object with refinements (a rule: signers or lock) mostly satisfies them, so that whole policies stay valid often enough.
+      const refined = checks.filter((c) => c.check === 'custom').map((c) => c.fn);
+      if (refined.length === 0) return record;
+      return fc.oneof({ weight: 4, arbitrary: record.filter((value) => refined.every((fn) => fn(value))) }, { weight: 1, arbitrary: record });
     }
     case 'record':
       return fc.dictionary(arbitraryOf(def.keyType), arbitraryOf(def.valueType), { maxKeys: 2 });

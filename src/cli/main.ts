@@ -3,6 +3,7 @@ import { closest } from '../policy/closest-name.js';
 import { audit, AUDIT_HELP } from './audit.js';
 import { inspect, INSPECT_HELP } from './inspect.js';
 import { keygen, KEYGEN_HELP } from './keygen.js';
+import { lock, LOCK_HELP } from './lock.js';
 import { EXIT_USAGE, EXIT_VERIFIED, processIo, reportFailure, UsageError, type Io } from './output.js';
 import { policy, POLICY_HELP } from './policy.js';
 import { sign, SIGN_HELP } from './sign.js';
@@ -22,6 +23,7 @@ Commands:
   policy check | explain PATH | init             validate the policy; say what applies to a path; write a starting one
   tools pin SERVER TOOLS_JSON                    write the baseline of an MCP server's tool descriptors
   audit verify FILE [--key PEM] | seal FILE --key PEM   check an audit trail's chains; seal and sign its segment
+  lock -- COMMAND... | --add PATH...             record what a run loads (or given files) in a lock
 
 Run trustload COMMAND --help for a command's options.
 Exit codes: 0 verified, 1 refused or not verified, 2 usage or policy error.`;
@@ -42,7 +44,9 @@ ${KEYGEN_HELP}
 
 ${TOOLS_HELP}
 
-${AUDIT_HELP}`;
+${AUDIT_HELP}
+
+${LOCK_HELP}`;
 
 const COMMANDS: Record<string, { run: (args: string[], io: Io) => number | Promise<number>; help: string }> = {
   verify: { run: verify, help: VERIFY_HELP },
@@ -53,6 +57,7 @@ const COMMANDS: Record<string, { run: (args: string[], io: Io) => number | Promi
   keygen: { run: keygen, help: KEYGEN_HELP },
   tools: { run: tools, help: TOOLS_HELP },
   audit: { run: audit, help: AUDIT_HELP },
+  lock: { run: lock, help: LOCK_HELP },
 };
 
 export async function main(argv: string[], io: Io = processIo): Promise<number> {

@@ -164,7 +164,7 @@ function explain(target: string, policyFlag: string | undefined, json: boolean, 
       : undefined;
   const manifest = conflict === undefined ? manifestCoverage(loaded, rules, real) : undefined;
   const match = realMatch ?? requestedMatch ?? (manifest !== undefined ? rules.match(manifest.bundle) : undefined);
-  const signers = match ? Object.fromEntries(match.rule.signers.map((name) => [name, loaded.policy.signers[name]!])) : {};
+  const signers = match ? Object.fromEntries((match.rule.signers ?? []).map((name) => [name, loaded.policy.signers[name]!])) : {};
   const bundle = `${real}.sigstore.json`;
   const result = {
     path: requested,
@@ -173,15 +173,18 @@ function explain(target: string, policyFlag: string | undefined, json: boolean, 
     rule: match?.rule.name ?? manifest?.rule,
     glob: match?.glob,
     signers,
-    bundle: manifest === undefined && match ? bundle : undefined,
-    bundleExists: manifest === undefined && match ? existsSync(bundle) : undefined,
+    lock: match?.rule.lock,
+    bundle: manifest === undefined && match && match.rule.lock === undefined ? bundle : undefined,
+    bundleExists: manifest === undefined && match && match.rule.lock === undefined ? existsSync(bundle) : undefined,
     manifest,
     outcome:
       conflict ??
       (manifest !== undefined
         ? manifest.refused ?? (manifest.listed ? 'protected: loads only if its bytes match its entry in every enclosing manifest' : `refused: ${manifest.name} is not listed in the manifest (the signed set is closed)`)
         : match
-          ? match.rule.bundle !== undefined
+          ? match.rule.lock !== undefined
+            ? `protected: loads only if its bytes match its entry in lock "${match.rule.lock}" (trust.locks.${match.rule.lock})`
+            : match.rule.bundle !== undefined
             ? `refused: rule "${match.rule.name}" asks for a manifest bundle named ${match.rule.bundle}, and none encloses this path`
             : 'protected: loads only if its bundle verifies for one of these signers'
           : unmatchedOutcome(loaded)),
@@ -197,6 +200,8 @@ function explain(target: string, policyFlag: string | undefined, json: boolean, 
     for (const [name, signer] of Object.entries(signers)) io.out(`  signer:  "${name}": ${describeSigner(signer)}`);
     if (manifest !== undefined) {
       io.out(`  manifest: ${manifest.bundle} (rule "${manifest.rule}"), as ${manifest.name}: ${manifest.listed ? 'listed' : 'not listed'}`);
+    } else if (result.lock !== undefined) {
+      io.out(`  lock:    "${result.lock}"`);
     } else {
       io.out(`  bundle:  ${bundle}${result.bundleExists ? '' : ' (missing)'}`);
     }

@@ -12,6 +12,8 @@ import { loadVerifierModule, ownFileSource } from './load-verifier.js';
 import { Rules, type Rule } from './rules.js';
 import { checkToolBaselines } from '../tools/policy-baselines.js';
 import type { RuleVerifier } from './verifier.js';
+import { Learner } from '../lock/learner.js';
+import { Locks } from '../lock/locks.js';
 
 export type Mode = 'enforce' | 'permissive';
 
@@ -73,12 +75,28 @@ export class Guard {
   #directories: SignedDirectories | undefined;
   #protectedLoadChecks: Array<() => void> = [];
   #recorder: ((decision: Decision) => void) | undefined;
+  #locks: Locks | undefined;
+  #learner: Learner | undefined;
 
-  /** Reads and pins what the policy trusts, then builds the guard. `quiet`: see register(). */
-  static forPolicy(loaded: LoadedPolicy, mode: Mode, quiet = false): Guard {
+  /**
+   * Reads and pins what the policy trusts (its locks too), then builds the
+   * guard. `quiet`: see register(). `learnInto`: a learning run's record file
+   * (src/lock/learner.ts); such a guard reads no lock, it records what they would check.
+   */
+  static forPolicy(loaded: LoadedPolicy, mode: Mode, quiet = false, learnInto?: string): Guard {
     const guard = new Guard(loaded, readTrustFiles(loaded.policy.trust, loaded.baseDir), mode, quiet);
     checkToolBaselines(loaded, guard.rules);
+    const locks = loaded.policy.trust?.locks;
+    if (learnInto !== undefined) guard.#learner = new Learner(learnInto);
+    else if (locks !== undefined && Object.keys(locks).length > 0) {
+      guard.#locks = Locks.read(locks, loaded.baseDir, (bytes, bundle, bundlePath, lock) => guard.#ruleVerifier().verifyLock(bytes, bundle, bundlePath, lock));
+    }
     return guard;
+  }
+
+  /** Whether this guard records loads for a learning run instead of refusing what no signer rule covers. */
+  get learning(): boolean {
+    return this.#learner !== undefined;
   }
 
   constructor(
@@ -170,9 +188,10 @@ export class Guard {
       this.#refuse(asTrustloadError(err, ErrorCodes.UNSUPPORTED_LOAD, 'cannot classify'), start, options);
       return { decision: 'warned', path: realPath };
     }
+    if (rule?.lock !== undefined) return this.#loadLocked(realPath, rule, start, options);
     // A file no rule matches still belongs to the closed set of a signed directory around it; only
     // rule folders can hold one, so most unmatched loads are decided by this prefix test alone.
-    if (rule === undefined && !this.rules.inManifestScope(realPath)) return this.#unmatched(realPath, start, options);
+    if (rule === undefined && !this.rules.inManifestScope(realPath)) return this.#unmatchedFile(realPath, start, options);
     let chain: VerifiedManifest[];
     let linked: LinkEntry[];
     try {
@@ -182,7 +201,7 @@ export class Guard {
       this.#refuse(withContext(asTrustloadError(err, ErrorCodes.BAD_BUNDLE, 'cannot check the signed directory'), { path: realPath, rule: rule?.name }), start, options);
       return { decision: 'warned', path: realPath, rule: rule?.name };
     }
-    if (rule === undefined && chain.length === 0) return this.#unmatched(realPath, start, options);
+    if (rule === undefined && chain.length === 0) return this.#unmatchedFile(realPath, start, options);
     const ruleName = rule?.name ?? chain[0]!.rule;
     let bytes: Buffer | undefined;
     try {
@@ -200,6 +219,55 @@ export class Guard {
       this.#refuse(error, start, options);
       return { decision: 'warned', path: realPath, rule: ruleName, digest: error.digest, bytes };
     }
+  }
+
+  /**
+   * A file a lock rule covers: its bytes, read once, must hash to its entry
+   * in the rule's lock (src/lock/locks.ts); a learning run records them instead.
+   */
+  #loadLocked(realPath: string, rule: Rule, start: number, options: LoadOptions): FileDecision {
+    let bytes: Buffer | undefined;
+    try {
+      for (const check of this.#protectedLoadChecks) check();
+      bytes = options.bytes ?? readArtifactFile(realPath);
+      if (this.#learner !== undefined) return this.#learned(realPath, bytes, start, rule.name);
+      if (this.#locks === undefined) throw new TrustloadError(ErrorCodes.POLICY, `lock "${rule.lock}" was not read at start-up`);
+      let digest: string;
+      try {
+        digest = this.#locks.check(rule.lock!, realPath, bytes);
+      } catch (err) {
+        // trustload's own files load from the bytes their build-time digests vouch for, whatever the lock lists.
+        const own = err instanceof TrustloadError && err.code === ErrorCodes.NOT_IN_LOCK ? ownFileSource(realPath) : undefined;
+        if (own === undefined) throw err;
+        bytes = own;
+        digest = (err as TrustloadError).digest!;
+      }
+      this.#counts.verified++;
+      this.#publish(realPath, 'verified', start, { rule: rule.name, digest });
+      return { decision: 'verified', path: realPath, rule: rule.name, digest, bytes };
+    } catch (err) {
+      const error = withContext(asTrustloadError(err, ErrorCodes.NOT_IN_LOCK, 'cannot check the lock'), { path: realPath, rule: rule.name });
+      this.#refuse(error, start, options);
+      return { decision: 'warned', path: realPath, rule: rule.name, digest: error.digest, bytes };
+    }
+  }
+
+  /** A file no rule covers: in a learning run its bytes are recorded and handed to Node; otherwise `unmatched` decides. */
+  #unmatchedFile(realPath: string, start: number, options: LoadOptions): FileDecision {
+    if (this.#learner === undefined) return this.#unmatched(realPath, start, options);
+    try {
+      return this.#learned(realPath, options.bytes ?? readArtifactFile(realPath), start, undefined);
+    } catch (err) {
+      this.#refuse(withContext(asTrustloadError(err, ErrorCodes.UNSUPPORTED_LOAD, 'cannot read the file'), { path: realPath }), start, options);
+      return { decision: 'warned', path: realPath };
+    }
+  }
+
+  #learned(realPath: string, bytes: Buffer, start: number, rule: string | undefined): FileDecision {
+    const digest = this.#learner!.record(realPath, bytes);
+    this.#counts.unmatched++;
+    this.#publish(realPath, 'unmatched', start, { rule, digest });
+    return rule === undefined ? { decision: 'unmatched', path: realPath, digest, bytes } : { decision: 'unmatched', path: realPath, rule, digest, bytes };
   }
 
   /**

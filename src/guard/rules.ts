@@ -36,10 +36,12 @@ export class Rules {
     this.#folders = rules.flatMap((rule) =>
       [...new Set(globsOf(rule).map(globFolder))].filter((folder) => folder !== '').map((folder) => ({ dir: join(baseDir, folder), rule })),
     );
-    const bundleNames = [...new Set(rules.map((rule) => rule.bundle ?? DEFAULT_MANIFEST_BUNDLE))];
+    // A lock rule signs nothing: no manifest bundle is looked for in its folders.
+    const signed = rules.filter((rule) => rule.lock === undefined);
+    const bundleNames = [...new Set(signed.map((rule) => rule.bundle ?? DEFAULT_MANIFEST_BUNDLE))];
     // A glob with no folder (`**\/manifest.sigstore.json`) can name a manifest bundle anywhere: then every folder is in scope.
-    const anywhere = rules.some((rule) => globsOf(rule).some((glob) => globFolder(glob) === '' && namesFileLike(glob, bundleNames)));
-    const scopes = anywhere ? [baseDir] : [...new Set(this.#folders.map(({ dir }) => dir))];
+    const anywhere = signed.some((rule) => globsOf(rule).some((glob) => globFolder(glob) === '' && namesFileLike(glob, bundleNames)));
+    const scopes = anywhere ? [baseDir] : [...new Set(this.#folders.filter(({ rule }) => rule.lock === undefined).map(({ dir }) => dir))];
     this.#manifestScopes = scopes.map((dir) => (dir.endsWith(sep) ? dir : dir + sep));
   }
 

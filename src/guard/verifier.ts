@@ -23,6 +23,8 @@ export interface RuleVerifier {
   verifyManifest(bundle: Buffer, bundlePath: string, rule: string): { content: ManifestContent; signer: VerifiedSigner };
   /** The signer of a manifest bundle verified earlier, as one of `rule`'s signers accepts it (verified again for them when the cache cannot say). */
   manifestSigner(bundle: Buffer, bundlePath: string, rule: string): VerifiedSigner;
+  /** Verifies a lock's bytes against its sibling bundle for the signers trust.locks.`lock`.signers names. */
+  verifyLock(lock: Buffer, bundle: Buffer, bundlePath: string, name: string): void;
   cacheHits(): number;
 }
 
@@ -32,7 +34,7 @@ export function createRuleVerifier(policy: Policy, trust: TrustFiles): RuleVerif
   const keys = new Map([...trust.keys].map(([name, { source, bytes }]) => [name, parsePublicKeyPem(bytes.toString('utf8'), source)]));
   const cas = new Map([...trust.cas].map(([name, { source, bytes }]) => [name, parseCaPem(name, bytes.toString('utf8'), source)]));
   const signers = resolveSigners(policy.signers, { roots, keys, cas });
-  const ruleSigners = new Map<string, SignerSpec[]>(policy.rules.map((rule) => [rule.name, rule.signers.map((name) => signers.get(name)!)]));
+  const ruleSigners = new Map<string, SignerSpec[]>(policy.rules.map((rule) => [rule.name, (rule.signers ?? []).map((name) => signers.get(name)!)]));
   const cache = new VerificationCache();
   const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
   // A manifest bundle is kept (as verified) for the process: hashed once, not on every load under its directory.
@@ -65,6 +67,11 @@ export function createRuleVerifier(policy: Policy, trust: TrustFiles): RuleVerif
     manifestSigner(bundle, bundlePath, rule) {
       const allowed = ruleSigners.get(rule) ?? [];
       return cache.verify(manifestKey(bundle), allowed, () => verifyManifestBundle(bundle, bundlePath, allowed).signer);
+    },
+    verifyLock(lock, bundle, bundlePath, name) {
+      const ref = policy.trust?.locks?.[name];
+      const allowed = ref !== undefined && 'signers' in ref ? ref.signers.map((signer) => signers.get(signer)!) : [];
+      verifyBundle(parseBundle(bundle, bundlePath), { bytes: lock }, allowed);
     },
     cacheHits: () => cache.hits,
   };

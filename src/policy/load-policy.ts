@@ -118,10 +118,18 @@ function validatePolicy(input: unknown, source: string, defaultBaseDir: string):
     if ('key' in signer && !Object.hasOwn(keys, signer.key)) fail(`signers.${name}.key: ${unknownName('key', signer.key, Object.keys(keys), 'trust.keys')}`);
     if ('ca' in signer && !Object.hasOwn(cas, signer.ca)) fail(`signers.${name}.ca: ${unknownName('CA', signer.ca, Object.keys(cas), 'trust.cas')}`);
   }
+  const locks = policy.trust?.locks ?? {};
+  for (const [name, lock] of Object.entries(locks)) {
+    if (!('signers' in lock)) continue;
+    lock.signers.forEach((signer, j) => {
+      if (!Object.hasOwn(policy.signers, signer)) fail(`trust.locks.${name}.signers[${j}]: ${unknownName('signer', signer, Object.keys(policy.signers), 'signers')}`);
+    });
+  }
   policy.rules.forEach((rule, i) => {
-    rule.signers.forEach((signer, j) => {
+    rule.signers?.forEach((signer, j) => {
       if (!Object.hasOwn(policy.signers, signer)) fail(`rules[${i}].signers[${j}]: ${unknownName('signer', signer, Object.keys(policy.signers), 'signers')}`);
     });
+    if (rule.lock !== undefined && !Object.hasOwn(locks, rule.lock)) fail(`rules[${i}].lock: ${unknownName('lock', rule.lock, Object.keys(locks), 'trust.locks')}`);
     const globs = typeof rule.files === 'string' ? [rule.files] : rule.files;
     globs.forEach((glob) => {
       const problem = globProblem(glob);

@@ -44,3 +44,14 @@ export function hasNotBothIdentities(s: Identities): boolean {
 export function namesWhomItTrusts(s: Subjects): boolean {
   return [s.subject, s.subjectPattern, s.identity, s.identityPattern].some((v) => v !== undefined);
 }
+
+interface RuleKinds {
+  signers?: readonly string[] | undefined;
+  lock?: string | undefined;
+  bundle?: string | undefined;
+}
+
+/** A rule is decided by signatures or by a lock, never both; a manifest bundle's name means signatures. */
+export function hasSignersOrLock(r: RuleKinds): boolean {
+  return (r.signers === undefined) !== (r.lock === undefined) && (r.bundle === undefined || r.signers !== undefined);
+}

@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { CLAIM_NAMES } from '../verify/claims.js';
-import { hasExactlyOneIdentity, hasNotBothIdentities, hasNotBothSubjects, isAbsoluteDir, isIdentityPattern, namesWhomItTrusts } from './refinements.js';
+import { hasExactlyOneIdentity, hasNotBothIdentities, hasNotBothSubjects, hasSignersOrLock, isAbsoluteDir, isIdentityPattern, namesWhomItTrusts } from './refinements.js';
 
 /**
  * The policy file, version 1 (PRODUCT.md). This schema is the only
@@ -21,6 +21,9 @@ const rootRef = z.strictObject({ path: z.string().check(z.minLength(1)), sha256:
 const keyRef = z.union([trustedFile, z.strictObject({ pem: z.string().check(z.minLength(1)) })]);
 
 const rootNames = z.array(name).check(z.minLength(1));
+
+// A lock (src/lock/): pinned by digest like every trusted file, or verified by its sibling bundle (a lock signed in CI).
+const lockRef = z.union([trustedFile, z.strictObject({ path: z.string().check(z.minLength(1)), signers: z.array(name).check(z.minLength(1)) })]);
 
 const identityPattern = z.string().check(z.refine(isIdentityPattern, 'must be a valid regular expression that starts with ^ and ends with $'));
 
@@ -64,16 +67,19 @@ export const KeySignerSchema = z.strictObject({
 
 const glob = z.string().check(z.minLength(1));
 
-export const RuleSchema = z.strictObject({
-  name,
-  files: z.union([glob, z.array(glob).check(z.minLength(1))]),
-  signers: z.array(name).check(z.minLength(1)),
-  bundle: z.optional(z.string().check(z.minLength(1))),
-  // fs.readFile of a matching file returns only verified bytes; other opens are refused (src/hooks/content-reads.ts).
-  content: z.optional(z.boolean()),
-  // `import x from './a.md'` gives the verified text as the default export.
-  import: z.optional(z.enum(['text'])),
-});
+export const RuleSchema = z
+  .strictObject({
+    name,
+    files: z.union([glob, z.array(glob).check(z.minLength(1))]),
+    signers: z.optional(z.array(name).check(z.minLength(1))),
+    bundle: z.optional(z.string().check(z.minLength(1))),
+    lock: z.optional(name),
+    // fs.readFile of a matching file returns only verified bytes; other opens are refused (src/hooks/content-reads.ts).
+    content: z.optional(z.boolean()),
+    // `import x from './a.md'` gives the verified text as the default export.
+    import: z.optional(z.enum(['text'])),
+  })
+  .check(z.refine(hasSignersOrLock, { message: 'needs exactly one of "signers" or "lock" ("bundle" goes with "signers")' }));
 
 export const PolicySchema = z.strictObject({
   // Where an editor finds the policy's JSON Schema (schema/policy.schema.json in the package); ignored here.
@@ -92,6 +98,7 @@ export const PolicySchema = z.strictObject({
       roots: z.optional(z.record(name, rootRef)),
       keys: z.optional(z.record(name, keyRef)),
       cas: z.optional(z.record(name, trustedFile)),
+      locks: z.optional(z.record(name, lockRef)),
     }),
   ),
   signers: z.record(name, z.union([KeySignerSchema, CaSignerSchema, KeylessSignerSchema])),
@@ -109,3 +116,4 @@ export type PolicyKeylessSigner = z.infer<typeof KeylessSignerSchema>;
 export type PolicyKeySigner = z.infer<typeof KeySignerSchema>;
 export type PolicyCaSigner = z.infer<typeof CaSignerSchema>;
 export type PolicyTrust = NonNullable<Policy['trust']>;
+export type PolicyLock = NonNullable<PolicyTrust['locks']>[string];
