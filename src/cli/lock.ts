@@ -23,9 +23,11 @@ guard, which refuses nothing and records every file the process, its
 children and its workers load that no signer rule covers; the lock then
 holds exactly those (and the package.json files Node read for them). With
 --add, the files (folders: every file below them) are added to the lock
-without running anything. Prints what was added, removed or changed, by
-package, the lock's sha256 to pin, and the policy lines to add when the
-policy has none.
+without running anything. A learning run's records are hashed again from
+disk: a file gone, not at that real path inside the policy folder, or whose
+bytes match no recorded digest is not locked, and is named. Prints what was
+added, removed or changed, by package and file, the lock's sha256 to pin,
+and the policy lines to add when the policy has none.
 
   --policy FILE   the policy (default: TRUSTLOAD_POLICY, else ./trustload.policy.json;
                     a learning run works without one, anchored at this folder)
