@@ -3,7 +3,7 @@
 // a temp app) is locked by a learning run, then runs under `unmatched: deny`;
 // a changed byte, an added file and a new dependency are refused naming the
 // package; a lock edited after pinning, or malformed, stops the process.
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { assertClean, assertDidNotStart, assertRefused, makeApp, pool, ROOT, runNode, sha256Hex } from './helpers/app.mjs';
@@ -46,7 +46,7 @@ t.test('a learning run locks the app and its dependencies; then only that runs',
   t.equal(learned.code, 0, `learning run exits 0\n${learned.stderr}`);
   t.match(learned.stderr, /LEARNING/, 'says loudly that it is learning');
   t.match(learned.stdout, /^ok 1m$/m, 'the command ran');
-  t.ok(learned.stdout.includes(`added:   ${DEBUG} (`) && learned.stdout.includes(`${MS} (2 files), app.mjs`), `summary by package:\n${learned.stdout}`);
+  t.ok(learned.stdout.includes(`added:\n    ${DEBUG} (`) && learned.stdout.includes(`\n    ${MS} (2 files in node_modules/ms): index.js, package.json\n    app.mjs\n`), `summary by package, every file named:\n${learned.stdout}`);
   const lockText = app.read('trustload.lock.json').toString();
   t.match(learned.stdout, new RegExp(`sha256 to pin: ${sha256Hex(lockText)}`), 'prints the digest to pin');
   t.match(learned.stdout, /"lock": "app"/, 'prints the rule to add');
@@ -91,22 +91,28 @@ t.test('a learning run locks the app and its dependencies; then only that runs',
   assertDidNotStart(t, await runNode(app.dir, ['app.mjs']), { mentions: ['trust.locks.app', 'pinned sha256'] });
 });
 
+// The record file stays out of the application's process.env (it has no use for it but to forge records), in
+// every process of the run, and a child started with a copy of that environment still records its loads.
+const SEES_RECORD_FILE = "if (process.env.TRUSTLOAD_LOCK_LEARN !== undefined) console.log('RECORD FILE VISIBLE');\n";
+
 t.test('a learning run records the loads of workers and child processes, and diffs against the previous lock', async (t) => {
   const app = makeLockedApp(t, {
     'main.mjs': `import { Worker } from 'node:worker_threads';
 import { execFileSync } from 'node:child_process';
-await new Promise((resolve, reject) => new Worker(new URL('./worker.mjs', import.meta.url)).on('exit', resolve).on('error', reject));
-process.stdout.write(execFileSync(process.execPath, [new URL('./child.mjs', import.meta.url).pathname]));
+${SEES_RECORD_FILE}await new Promise((resolve, reject) => new Worker(new URL('./worker.mjs', import.meta.url)).on('exit', resolve).on('error', reject));
+process.stdout.write(execFileSync(process.execPath, [new URL('./child.mjs', import.meta.url).pathname], { env: { ...process.env } }));
 console.log('main done');
 `,
-    'worker.mjs': "import ms from 'ms';\nconsole.log('worker', ms(1000));\n",
-    'child.mjs': "import escape from 'escape-html';\nconsole.log('child', escape('<'));\n",
+    'worker.mjs': `import ms from 'ms';\n${SEES_RECORD_FILE}console.log('worker', ms(1000));\n`,
+    'child.mjs': `import escape from 'escape-html';\n${SEES_RECORD_FILE}console.log('child', escape('<'));\n`,
   });
   const learned = await lockCli(app, ['--', process.execPath, 'main.mjs']);
   t.equal(learned.code, 0, learned.stderr);
+  t.match(learned.stdout, /worker 1s\nchild &lt;\nmain done/, 'main, worker and child ran');
+  t.notMatch(learned.stdout, /RECORD FILE VISIBLE/, 'no process of the run sees the record file in process.env');
   const paths = JSON.parse(app.read('trustload.lock.json')).entries.map((e) => e.path);
   for (const path of ['main.mjs', 'worker.mjs', 'child.mjs', 'node_modules/ms/index.js', 'node_modules/escape-html/index.js']) t.ok(paths.includes(path), `${path} is recorded`);
-  t.ok(learned.stdout.includes(`${ESCAPE} (2 files)`), learned.stdout);
+  t.ok(learned.stdout.includes(`${ESCAPE} (2 files in node_modules/escape-html)`), learned.stdout);
 
   writeLockPolicy(app);
   const ok = await runNode(app.dir, ['main.mjs']);
@@ -118,19 +124,77 @@ console.log('main done');
   app.write('child.mjs', "import escape from 'escape-html';\nconsole.log('child!', escape('<'));\n");
   const relearned = await lockCli(app, ['--', process.execPath, 'main.mjs']);
   t.equal(relearned.code, 0, relearned.stderr);
-  t.match(relearned.stdout, new RegExp(`removed: ${MS.replace('.', '\\.')} \\(2 files\\)`), relearned.stdout);
-  t.match(relearned.stdout, /changed: child\.mjs, worker\.mjs/);
+  t.ok(relearned.stdout.includes(`removed:\n    ${MS} (2 files in node_modules/ms): index.js, package.json\n  changed:\n    child.mjs\n    worker.mjs\n`), relearned.stdout);
   t.match(relearned.stdout, /update trust\.locks\.app\.sha256 in the policy to [0-9a-f]{64}/, 'the policy pins the old lock: says what to update');
   t.notMatch(relearned.stdout, /add last to the policy/, 'the policy has the rule already');
   writeLockPolicy(app);
   assertClean(t, await runNode(app.dir, ['main.mjs']));
 });
 
+// Code that runs during a learning run finds the record file (through process.env, else by looking in the
+// temp folder) and appends forged records: a second stage that never loaded, attributed to an innocent
+// package; files by a path that is not their real one; bytes that are not the file's. None reaches the lock,
+// each is named; a file that exists with the recorded bytes is kept, and the summary names it.
+t.test('a learning run re-hashes every record from disk: forged records are dropped and named', async (t) => {
+  const stage2 = 'console.log("STAGE2 RAN");\n';
+  const app = makeLockedApp(t, {
+    'app.mjs': `import forger from 'forger';
+import ms from 'ms';
+console.log('forger saw', forger, ms(1000));
+try { await import('./node_modules/ms/stage2.js'); } catch (e) { console.log('stage2:', e.code); }
+`,
+    'node_modules/forger/package.json': '{"name":"forger","version":"1.0.0","main":"index.js"}',
+    'node_modules/forger/index.js': `const fs = require('node:fs'), path = require('node:path'), os = require('node:os'), crypto = require('node:crypto');
+const seen = process.env.TRUSTLOAD_LOCK_LEARN;
+let file = seen;
+// This file was recorded before it ran: the record file naming it is this run's.
+if (!file) for (const name of fs.readdirSync(os.tmpdir())) {
+  const candidate = path.join(os.tmpdir(), name, 'loads.jsonl');
+  try { if (name.startsWith('trustload-lock-') && fs.readFileSync(candidate, 'utf8').includes(JSON.stringify(__filename))) file = candidate; } catch {}
+}
+const base = path.resolve(__dirname, '../..');
+const sha = (p) => crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex');
+const forge = (p, digest) => file && fs.appendFileSync(file, JSON.stringify([p, digest]) + '\\n');
+forge(base + '/node_modules/ms/stage2.js', '${sha256Hex(stage2)}');
+forge(base + '/node_modules/ms/license.md', '0'.repeat(64));
+forge(base + '/node_modules/ms/alias.js', sha(base + '/node_modules/ms/index.js'));
+forge(base + '/node_modules/forger/../ms/index.js', sha(base + '/node_modules/ms/index.js'));
+forge(base + '/node_modules/ms', '0'.repeat(64));
+forge('/etc/hostname', '0'.repeat(64));
+forge(base + '/node_modules/escape-html/index.js', sha(base + '/node_modules/escape-html/index.js'));
+module.exports = String(seen);
+`,
+  });
+  symlinkSync('index.js', app.path('node_modules/ms/alias.js'));
+  const learned = await lockCli(app, ['--', process.execPath, 'app.mjs']);
+  t.equal(learned.code, 0, learned.stderr);
+  t.match(learned.stdout, /^forger saw undefined 1s$/m, 'the record file is not in process.env');
+  const paths = JSON.parse(app.read('trustload.lock.json')).entries.map((e) => e.path);
+  for (const path of ['node_modules/ms/stage2.js', 'node_modules/ms/license.md', 'node_modules/ms/alias.js', 'node_modules/forger/../ms/index.js', 'node_modules/ms']) {
+    t.notOk(paths.includes(path), `${path} is not locked`);
+    const dropped = `${app.dir}/${path}`;
+    t.ok(learned.stderr.includes(`not locked: ${dropped}: `), `stderr names ${dropped}:\n${learned.stderr}`);
+    t.match(learned.stdout.split('DROPPED')[1] ?? '', dropped, `the summary names ${dropped}`);
+  }
+  t.ok(paths.includes('node_modules/ms/index.js') && paths.includes('node_modules/forger/index.js'), 'what loaded is locked');
+  t.match(learned.stdout, /outside the policy folder [^\n]*\n    \/etc\/hostname\n/, 'a record outside the folder is named');
+  // A file on disk recorded with its bytes cannot be told from a load (code that runs can load it): the review sees it by name.
+  t.ok(paths.includes('node_modules/escape-html/index.js'));
+  t.ok(learned.stdout.includes(`\n    ${ESCAPE} (2 files in node_modules/escape-html): index.js, package.json\n`), learned.stdout);
+
+  writeLockPolicy(app);
+  app.write('node_modules/ms/stage2.js', stage2);
+  const later = await runNode(app.dir, ['app.mjs']);
+  t.match(later.stderr, new RegExp(`ERR_TRUSTLOAD_NOT_IN_LOCK: ${app.path('node_modules/ms/stage2.js')}`), later.stderr);
+  t.notMatch(later.stdout, /STAGE2 RAN/, 'the second stage dropped later never runs');
+});
+
 t.test('trustload lock --add; a lock verified by its signature', async (t) => {
   const app = makeLockedApp(t);
   const added = await lockCli(app, ['--add', 'app.mjs', 'node_modules']);
   t.equal(added.code, 0, added.stderr);
-  t.match(added.stdout, new RegExp(`added:   ${DEBUG.replace(/\./g, '\\.')} \\(\\d+ files\\), ${ESCAPE.replace(/\./g, '\\.')} \\(\\d+ files\\), ${MS.replace(/\./g, '\\.')} \\(4 files\\), app\\.mjs`));
+  const escaped = (text) => text.replace(/[.()]/g, '\\$&');
+  t.match(added.stdout, new RegExp(`added:\n    ${escaped(DEBUG)} \\(\\d+ files in node_modules/debug\\): [^\n]*src/index\\.js[^\n]*\n    ${escaped(ESCAPE)} \\(4 files in node_modules/escape-html\\): LICENSE, Readme\\.md, index\\.js, package\\.json\n    ${escaped(MS)} \\(4 files in node_modules/ms\\): index\\.js, license\\.md, package\\.json, readme\\.md\n    app\\.mjs\n`), added.stdout);
   app.sign('trustload.lock.json');
   // The helper's policy: one key signer, "offline"; the lock names it.
   const policy = JSON.parse(JSON.stringify({

@@ -1,3 +1,5 @@
+import { LEARN_VARIABLE } from '../lock/learner.js';
+
 /** What a child must run under, fixed when the guard started. */
 export interface PinnedPolicy {
   policyFile: string;
@@ -56,8 +58,14 @@ export class PinnedEnvironment {
     this.#pairs = Object.freeze([...values].map(([name, value]) => `${name}=${value}`));
   }
 
-  /** What the contract puts in this process's own environment at start, for children started in ways no wrapper sees. */
+  /**
+   * What the contract puts in this process's own environment at start, for
+   * children started in ways no wrapper sees. A learning run's record file is
+   * taken out: children and workers get it from the pinned values, and the
+   * application has no use for it but to forge records (src/lock/recheck-loads.ts).
+   */
   applyToProcess(): void {
+    delete this.live[LEARN_VARIABLE];
     this.live.TRUSTLOAD_POLICY = this.policy.policyFile;
     this.live.TRUSTLOAD_POLICY_SHA256 = this.policy.policySha256;
     if (this.policy.auditParent !== undefined) this.live.TRUSTLOAD_AUDIT_PARENT = this.policy.auditParent;

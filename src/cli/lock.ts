@@ -8,7 +8,8 @@ import { sha256Hex } from '../io/sha256.js';
 import { learningRun } from '../lock/learning-run.js';
 import { formatLock, parseLock, type LockEntry } from '../lock/lock-file.js';
 import { MAX_LOCK_BYTES } from '../lock/locks.js';
-import { byPackage, compare, entriesFrom, filesAt } from '../lock/update-lock.js';
+import { recheckLoads, type RecheckedLoads } from '../lock/recheck-loads.js';
+import { byPackage, compare, entriesFrom, filesAt, type LockUpdate } from '../lock/update-lock.js';
 import { loadPolicyFile, policyPathFromEnv, type LoadedPolicy } from '../policy/load-policy.js';
 import { EXIT_REFUSED, EXIT_VERIFIED, UsageError, type Io } from './output.js';
 
@@ -22,9 +23,11 @@ guard, which refuses nothing and records every file the process, its
 children and its workers load that no signer rule covers; the lock then
 holds exactly those (and the package.json files Node read for them). With
 --add, the files (folders: every file below them) are added to the lock
-without running anything. Prints what was added, removed or changed, by
-package, the lock's sha256 to pin, and the policy lines to add when the
-policy has none.
+without running anything. A learning run's records are hashed again from
+disk: a file gone, not at that real path inside the policy folder, or whose
+bytes match no recorded digest is not locked, and is named. Prints what was
+added, removed or changed, by package and file, the lock's sha256 to pin,
+and the policy lines to add when the policy has none.
 
   --policy FILE   the policy (default: TRUSTLOAD_POLICY, else ./trustload.policy.json;
                     a learning run works without one, anchored at this folder)
@@ -66,20 +69,24 @@ export async function lock(argv: string[], io: Io): Promise<number> {
   const previous = existsSync(target.path) ? parseLock(readFileLimited(target.path, MAX_LOCK_BYTES, 'lock', ErrorCodes.POLICY).toString('utf8'), target.path) : new Map<string, LockEntry>();
 
   let exitCode = 0;
-  let learned;
+  let entries: Map<string, LockEntry>;
+  let rechecked: Omit<RecheckedLoads, 'kept'> | undefined;
   if (values.add === true) {
-    learned = entriesFrom(filesAt(positionals.map((p) => resolve(p)), baseDir), baseDir);
-    learned.entries = new Map([...previous, ...learned.entries]);
+    entries = new Map([...previous, ...entriesFrom(filesAt(positionals.map((p) => resolve(p)), baseDir), baseDir)]);
   } else {
     io.err(`trustload: LEARNING: running ${command.join(' ')}; nothing is refused, every load no signer rule covers is recorded`);
     const run = await learningRun(command[0]!, command.slice(1), policy, baseDir, REGISTER_PATH);
     exitCode = run.exitCode;
-    learned = entriesFrom(run.loads, baseDir);
+    const { kept, ...rest } = recheckLoads(run.loads, baseDir);
+    rechecked = rest;
+    entries = entriesFrom(kept, baseDir);
+    for (const dropped of rest.dropped) io.err(`trustload: WARNING: a record of the learning run is not locked: ${dropped}`);
+    for (const differing of rest.differing) io.err(`trustload: WARNING: a file changed during the learning run: ${differing}`);
   }
-  const text = formatLock(learned.entries.values());
+  const text = formatLock(entries.values());
   writeFileSync(target.path, text);
   const digest = sha256Hex(Buffer.from(text));
-  report(io, { ...learned, ...compare(previous, learned.entries) }, target, policy, baseDir, digest);
+  report(io, { entries, ...compare(previous, entries) }, rechecked, target, policy, baseDir, digest);
   if (exitCode !== 0) {
     io.err(`trustload: the command exited with code ${exitCode}: the lock holds what it loaded until then`);
     return EXIT_REFUSED;
@@ -111,14 +118,17 @@ function lockTarget(policy: LoadedPolicy | undefined, baseDir: string, out: stri
   return { path: resolve(baseDir, 'trustload.lock.json'), name: undefined };
 }
 
-function report(io: Io, update: ReturnType<typeof compare> & ReturnType<typeof entriesFrom>, target: LockTarget, policy: LoadedPolicy | undefined, baseDir: string, digest: string): void {
-  const list = (entries: readonly LockEntry[]) => (entries.length === 0 ? '(none)' : byPackage(entries).join(', '));
+function report(io: Io, update: LockUpdate, rechecked: Omit<RecheckedLoads, 'kept'> | undefined, target: LockTarget, policy: LoadedPolicy | undefined, baseDir: string, digest: string): void {
+  const list = (heading: string, lines: readonly string[]) => io.out(lines.length === 0 ? `  ${heading} (none)` : `  ${heading}\n    ${lines.join('\n    ')}`);
   io.out(`trustload: wrote ${target.path}: ${update.entries.size} file(s)`);
-  io.out(`  added:   ${list(update.added)}`);
-  io.out(`  removed: ${list(update.removed)}`);
-  io.out(`  changed: ${list(update.changed)}`);
-  if (update.unsteady.length > 0) io.out(`  changed during the run (the last bytes loaded are kept): ${update.unsteady.join(', ')}`);
-  if (update.outside.length > 0) io.out(`  not recorded: ${update.outside.length} file(s) outside the policy folder ${baseDir}, which a lock cannot list`);
+  list('added:', byPackage(update.added));
+  list('removed:', byPackage(update.removed));
+  list('changed:', byPackage(update.changed));
+  if (rechecked !== undefined) {
+    if (rechecked.dropped.length > 0) list('DROPPED (recorded, but not a file whose bytes on disk match the record: review why):', rechecked.dropped);
+    if (rechecked.differing.length > 0) list('changed during the run (the bytes on disk are kept):', rechecked.differing);
+    if (rechecked.outside.length > 0) list(`not recorded: outside the policy folder ${baseDir}, which a lock cannot list:`, rechecked.outside);
+  }
   io.out(`sha256 to pin: ${digest}`);
   const rel = `./${relative(baseDir, target.path)}`;
   const ref = target.name === undefined ? undefined : policy?.policy.trust?.locks?.[target.name];

@@ -13,7 +13,8 @@ const getBuiltinModule = process.getBuiltinModule;
  * as one JSON line `[path, sha256]` to the run's file. The process, its
  * children and its workers all inherit the variable through the pinned
  * environment and append to the same file (one small O_APPEND write a
- * record); `trustload lock` merges it when the command ends.
+ * record); `trustload lock` checks each record against the disk when the
+ * command ends (recheck-loads.ts).
  */
 export class Learner {
   readonly #hash: (bytes: Buffer) => string;

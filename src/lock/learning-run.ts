@@ -10,7 +10,11 @@ import { LEARN_VARIABLE } from './learner.js';
 export interface LearningRun {
   /** The command's exit code (128 + the signal's number when a signal ended it). */
   exitCode: number;
-  /** Every file the run's guarded processes recorded, by real path, with the digest of the bytes they loaded; several when it changed during the run. */
+  /**
+   * Every file the run's guarded processes recorded, by real path, with the
+   * digests recorded for it. Untrusted: any code the run ran could append to
+   * the record file (recheckLoads checks each against the disk).
+   */
   loads: Map<string, Set<string>>;
 }
 
