@@ -166,3 +166,14 @@ t.test('tools pin: what it writes, and the inputs it refuses', async (t) => {
   const usage = await runCli(['tools', 'pin', 'wiki']);
   t.equal(usage.code, 2);
 });
+
+t.test('a polluted Array.prototype.toJSON does not make a changed list compare equal', async (t) => {
+  const app = await pinnedApp(t);
+  // JSON.stringify passes a key, so the host's own JSON is unchanged; a call with no key (canonicalize's) folds every list.
+  const pollute = app.write('pollute.mjs', "Object.defineProperty(Array.prototype, 'toJSON', { value: function (key) { return key === undefined ? 'same' : Array.from(this); }, configurable: true });");
+  const changed = { ...SEARCH, inputSchema: { ...SEARCH.inputSchema, required: ['query', 'bcc'] } };
+  const list = app.write('lists/live-polluted.json', JSON.stringify({ tools: [changed, FETCH] }));
+  const result = await runNode(app.dir, ['--import', pollute, HOST, 'wiki', list]);
+  t.notOk(result.stdout.includes('tool search:'), 'the changed tools never reached the host');
+  assertToolRefusal(t, result, 'tool "search": "inputSchema" changed');
+});

@@ -1,9 +1,9 @@
-import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { asTrustloadError, ErrorCodes, TrustloadError, withContext } from '../errors.js';
 import type { Guard } from '../guard/guard.js';
 import { loadNativeModule } from '../guard/load-verifier.js';
 import type { LinkedObject, Opened } from '../native/native.js';
+import { ownFs } from '../io/own-fs.js';
 import { isWithin } from '../paths/examine.js';
 
 // Libraries the linker loads are module code: judged by their rule's whole folder, as the module hooks judge files.
@@ -104,7 +104,7 @@ function ruleAbove(object: LinkedObject | undefined): string | undefined {
 /** The real path, or undefined when nothing is there (the linker finds nothing either); any other error refuses. */
 function realPath(path: string): string | undefined {
   try {
-    return realpathSync.native(path);
+    return ownFs.realpathSync(path);
   } catch (err) {
     const errno = (err as NodeJS.ErrnoException).code;
     if (errno === 'ENOENT' || errno === 'ENOTDIR') return undefined;

@@ -1,11 +1,10 @@
 import module from 'node:module';
 import type * as Fs from 'node:fs';
-import { readlinkSync, realpathSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { asTrustloadError, ErrorCodes, TrustloadError, withContext } from '../errors.js';
 import type { Guard } from '../guard/guard.js';
-import { keepOwnFs } from '../io/own-fs.js';
+import { keepOwnOpen, ownFs } from '../io/own-fs.js';
 import { readArtifactFileAsync } from '../io/read-async.js';
 import { loadSteps } from '../paths/load-steps.js';
 import { globFolder } from '../policy/globs.js';
@@ -19,6 +18,9 @@ const FS_IDS = new Set(['fs', 'node:fs', 'fs/promises', 'node:fs/promises']);
 const READ_FLAGS = new Set<unknown>([undefined, 'r', 'rs', 'sr']);
 // The kernel names the file behind a descriptor here; elsewhere a read by descriptor cannot be judged.
 const DESCRIPTOR_PATHS = process.platform === 'linux' ? '/proc/self/fd/' : undefined;
+
+/** What the wrappers hand to fs in place of the caller's path argument: read from it once (see readOnce). */
+type Argument = string | Buffer | number | undefined | null | boolean | symbol | bigint;
 
 /** A read or an open of a file a content rule protects: the path it was asked by, its real path, the rule. */
 interface Target {
@@ -58,26 +60,45 @@ class ContentReads {
     this.#folders = [...new Set(globs.map((glob) => join(baseDir, globFolder(glob))))].map((dir) => (dir.endsWith(sep) ? dir : dir + sep));
   }
 
-  /** The target of a read by path, a descriptor or a FileHandle; undefined when no content rule protects it (fs decides). */
-  targetOf(file: unknown): Target | undefined {
-    if (typeof file === 'number') return this.#descriptorTarget(file);
-    if (isFileHandle(file)) return this.#descriptorTarget(file.fd);
-    return this.pathTarget(file);
+  /**
+   * The target of a read by path or descriptor; undefined when no content
+   * rule protects it (fs decides). Throws the guard's refusal (in permissive
+   * mode: warns and returns undefined) when it cannot tell which file fs
+   * would read: a branch that cannot decide refuses.
+   */
+  targetOf(file: Argument): Target | undefined {
+    return typeof file === 'number' ? this.#descriptorTarget(file) : this.pathTarget(file);
   }
 
-  /** A path as fs takes it (string, Buffer, file: URL): judged by the name asked and the real path, as readVerified judges it. */
-  pathTarget(file: unknown): Target | undefined {
-    const requested = requestedPath(file);
-    if (requested === undefined) return undefined;
-    let real: string | undefined;
+  /** A path as fs takes it (string or Buffer, from readOnce): judged by the name asked and the real path, as readVerified judges it. */
+  pathTarget(file: Argument): Target | undefined {
+    if (typeof file !== 'string' && !Buffer.isBuffer(file)) return undefined; // fs refuses it
+    let requested: string;
+    try {
+      requested = resolve(typeof file === 'string' ? file : file.toString('utf8'));
+    } catch (err) {
+      // process.cwd() throws (the working folder was removed, or is longer than PATH_MAX), yet the kernel still opens relative paths.
+      return this.#undecidable(String(file), err);
+    }
+    let real: string;
     try {
       // The argument itself: a Buffer's bytes, not their decoding, name the file fs would open.
-      real = realpathSync.native(file as Fs.PathLike);
-    } catch {
+      real = ownFs.realpathSync(file);
+    } catch (err) {
+      const errno = (err as NodeJS.ErrnoException).code;
       // Nothing there for fs to read, unless the name is protected: then the guard says why (a missing file is refused).
-      return this.#target(requested, requested, requested);
+      if (errno === 'ENOENT' || errno === 'ENOTDIR') return this.#target(requested, requested, requested);
+      // A path fs rejects before any system call (a NUL byte): fs throws the same for the same string.
+      if (errno?.startsWith('ERR_INVALID_ARG_') === true) return undefined;
+      return this.#undecidable(requested, err);
     }
     return this.#target(requested, real, requested) ?? this.#target(requested, real, real) ?? this.#throughLink(requested, real);
+  }
+
+  #undecidable(path: string, err: unknown): undefined {
+    const why = err instanceof Error ? err.message : String(err);
+    this.guard.refuse(new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, `cannot tell which file fs would read (a content rule may protect it): ${why}`, { path, cause: err }), ANNOUNCE);
+    return undefined; // permissive mode warned
   }
 
   #target(requested: string, real: string, judged: string): Target | undefined {
@@ -106,29 +127,30 @@ class ContentReads {
     if (DESCRIPTOR_PATHS === undefined || !Number.isInteger(fd) || fd < 0) return undefined;
     let named: string;
     try {
-      named = readlinkSync(`${DESCRIPTOR_PATHS}${fd}`);
-    } catch {
-      return undefined; // not an open descriptor: fs says so
+      named = ownFs.readlinkSync(`${DESCRIPTOR_PATHS}${fd}`);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // not an open descriptor: fs says so
+      return this.#undecidable(`${DESCRIPTOR_PATHS}${fd}`, err);
     }
     // A pipe, a socket ("pipe:[123]") is no file a rule names.
     return named.startsWith('/') ? this.#target(named, named, named) : undefined;
   }
 
   /** The verified bytes of a protected file, read once here (through the guard, as readVerifiedSync reads). */
-  readSync(target: Target, file: unknown, options: Options, readFile: AnyFunction): Buffer | string {
+  readSync(target: Target, file: Argument, options: Options, readFile: AnyFunction): Buffer | string {
     if (!this.#readsOnly(target, options)) return readFile(file, options) as Buffer | string;
     // A descriptor's bytes are the ones its reader gets: those are verified.
-    const bytes = isPathArgument(file) ? undefined : (readFile(file) as Buffer);
+    const bytes = typeof file === 'number' ? (readFile(file) as Buffer) : undefined;
     const decision = this.guard.loadFile(target.real, [target.requested], bytes === undefined ? ANNOUNCE : { ...ANNOUNCE, bytes });
     return decision.bytes === undefined ? (readFile(file, options) as Buffer | string) : encoded(decision.bytes, options);
   }
 
   /** readSync without blocking the event loop on the file (its bundle, kilobytes, is read synchronously while verifying). */
-  async read(target: Target, file: unknown, options: Options, readFile: (file: unknown, options?: Options) => Promise<Buffer | string>): Promise<Buffer | string> {
+  async read(target: Target, file: Argument, options: Options, readFile: (file: Argument, options?: Options) => Promise<Buffer | string>): Promise<Buffer | string> {
     if (!this.#readsOnly(target, options)) return readFile(file, options);
     let bytes: Buffer;
     try {
-      bytes = isPathArgument(file) ? await readArtifactFileAsync(target.real) : ((await readFile(file)) as Buffer);
+      bytes = typeof file === 'number' ? ((await readFile(file)) as Buffer) : await readArtifactFileAsync(target.real);
     } catch (err) {
       this.guard.refuse(withContext(asTrustloadError(err, ErrorCodes.UNSUPPORTED_LOAD, 'cannot read the file'), { path: target.real, rule: target.rule }), ANNOUNCE);
       return readFile(file, options); // permissive mode warned
@@ -161,111 +183,122 @@ class ContentReads {
  * Replaces the reading and opening functions of fs and fs/promises (one
  * object: require('fs/promises') is fs.promises), then refreshes the ESM
  * named exports so that `import { readFileSync } from 'node:fs'` gets them
- * too. trustload's own reads keep the functions found here (keepOwnFs).
+ * too. Each wrapper reads the caller's path argument once (readOnce) and
+ * hands fs only what it judged. trustload's own reads use the functions
+ * kept before (src/io/own-fs.ts).
  */
 function wrapFs(reads: ContentReads, fs: typeof Fs): void {
-  keepOwnFs();
+  keepOwnOpen();
   const promises = fs.promises as unknown as Record<string, AnyFunction>;
   const sync = fs as unknown as Record<string, AnyFunction>;
   const { readFileSync, readFile, openSync, open, createReadStream, openAsBlob } = sync as Record<string, AnyFunction>;
   const promisesReadFile = promises.readFile!;
   const promisesOpen = promises.open!;
-  const readFileAsync = (file: unknown, options?: Options): Promise<Buffer | string> =>
+  const readFileAsync = (file: Argument, options?: Options): Promise<Buffer | string> =>
     new Promise((done, fail) => readFile!(file, options ?? {}, (err: unknown, data: Buffer | string) => (err ? fail(err) : done(data))));
 
   sync.readFileSync = function guardedReadFileSync(this: unknown, file: unknown, options?: unknown) {
-    const target = reads.targetOf(file);
-    if (target === undefined) return readFileSync!.call(this, file, options);
-    return reads.readSync(target, file, options as Options, (f: unknown, o?: unknown) => readFileSync!.call(this, f, o));
+    const path = readOnce(file);
+    const target = reads.targetOf(path);
+    if (target === undefined) return readFileSync!.call(this, path, options);
+    return reads.readSync(target, path, options as Options, (f: unknown, o?: unknown) => readFileSync!.call(this, f, o));
   } as AnyFunction;
 
-  sync.readFile = function guardedReadFile(this: unknown, file: unknown, options?: unknown, callback?: unknown) {
+  sync.readFile = function guardedReadFile(this: unknown, file: unknown, ...rest: unknown[]) {
+    const [options, callback] = rest;
     const done = typeof options === 'function' ? options : callback;
-    const target = typeof done === 'function' ? reads.targetOf(file) : undefined;
-    // eslint-disable-next-line prefer-rest-params
-    if (target === undefined) return readFile!.apply(this, arguments as unknown as unknown[]);
+    const path = readOnce(file);
+    let target: Target | undefined;
+    try {
+      target = typeof done === 'function' ? reads.targetOf(path) : undefined;
+    } catch (err) {
+      process.nextTick(done as AnyFunction, err);
+      return undefined;
+    }
+    if (target === undefined) return readFile!.call(this, path, ...rest);
     const given = (typeof options === 'function' ? undefined : options) as Options;
-    reads.read(target, file, given, readFileAsync).then(
+    reads.read(target, path, given, readFileAsync).then(
       (data) => process.nextTick(done as AnyFunction, null, data),
       (err: unknown) => process.nextTick(done as AnyFunction, err),
     );
     return undefined;
   } as AnyFunction;
 
-  promises.readFile = function guardedPromisesReadFile(this: unknown, file: unknown, options?: unknown) {
-    const target = reads.targetOf(file);
-    if (target === undefined) return promisesReadFile.call(this, file, options);
-    return reads.read(target, file, options as Options, (f, o) => promisesReadFile.call(this, f, o) as Promise<Buffer | string>);
+  promises.readFile = async function guardedPromisesReadFile(this: unknown, file: unknown, options?: unknown) {
+    // A FileHandle is read by the descriptor judged: its fd is read once too.
+    const handle = isFileHandle(file);
+    const path = handle ? (file as { fd: Argument }).fd : readOnce(file);
+    const read = handle ? readFileAsync : (f: Argument, o?: Options) => promisesReadFile.call(this, f, o) as Promise<Buffer | string>;
+    const target = reads.targetOf(path);
+    if (target === undefined) return read(path, options as Options);
+    return reads.read(target, path, options as Options, read);
   } as AnyFunction;
 
   // Opens: refused (enforce) or warned about (permissive) when they name a protected file; sync forms throw,
   // callback forms call back with the refusal, promise forms reject.
-  const refused = (file: unknown, how: string): TrustloadError | undefined => {
-    const target = reads.pathTarget(file);
-    if (target === undefined) return undefined;
+  const refused = (path: Argument, how: string): TrustloadError | undefined => {
     try {
-      reads.refuseOpen(target, how);
+      const target = reads.pathTarget(path);
+      if (target !== undefined) reads.refuseOpen(target, how);
       return undefined;
     } catch (err) {
       return err as TrustloadError;
     }
   };
   sync.openSync = function guardedOpenSync(this: unknown, file: unknown, ...rest: unknown[]) {
-    const error = refused(file, 'fs.openSync');
+    const path = readOnce(file);
+    const error = refused(path, 'fs.openSync');
     if (error !== undefined) throw error;
-    return openSync!.call(this, file, ...rest);
+    return openSync!.call(this, path, ...rest);
   } as AnyFunction;
   sync.open = function guardedOpen(this: unknown, file: unknown, ...rest: unknown[]) {
-    const error = refused(file, 'fs.open');
+    const path = readOnce(file);
+    const error = refused(path, 'fs.open');
     const done = rest.at(-1);
-    if (error === undefined) return open!.call(this, file, ...rest);
+    if (error === undefined) return open!.call(this, path, ...rest);
     if (typeof done !== 'function') throw error;
     process.nextTick(done as AnyFunction, error);
     return undefined;
   } as AnyFunction;
-  promises.open = function guardedPromisesOpen(this: unknown, file: unknown, ...rest: unknown[]) {
-    const error = refused(file, 'fs.promises.open');
-    return error === undefined ? promisesOpen.call(this, file, ...rest) : Promise.reject(error);
+  promises.open = async function guardedPromisesOpen(this: unknown, file: unknown, ...rest: unknown[]) {
+    const path = readOnce(file);
+    const error = refused(path, 'fs.promises.open');
+    if (error !== undefined) throw error;
+    return promisesOpen.call(this, path, ...rest);
   } as AnyFunction;
   sync.createReadStream = function guardedCreateReadStream(this: unknown, file: unknown, ...rest: unknown[]) {
-    const error = refused(file, 'fs.createReadStream');
+    const path = readOnce(file);
+    const error = refused(path, 'fs.createReadStream');
     if (error !== undefined) throw error;
-    return createReadStream!.call(this, file, ...rest);
+    return createReadStream!.call(this, path, ...rest);
   } as AnyFunction;
   if (typeof openAsBlob === 'function') {
     sync.openAsBlob = function guardedOpenAsBlob(this: unknown, file: unknown, ...rest: unknown[]) {
-      const error = refused(file, 'fs.openAsBlob');
-      return error === undefined ? openAsBlob.call(this, file, ...rest) : Promise.reject(error);
+      const path = readOnce(file);
+      const error = refused(path, 'fs.openAsBlob');
+      return error === undefined ? openAsBlob.call(this, path, ...rest) : Promise.reject(error);
     } as AnyFunction;
   }
   module.syncBuiltinESMExports();
 }
 
-/** The absolute path fs would open for a path argument (string, Buffer, file: URL); undefined for anything else. */
-function requestedPath(file: unknown): string | undefined {
-  try {
-    if (typeof file === 'string') return resolve(file);
-    if (file instanceof Uint8Array) return resolve(Buffer.from(file.buffer, file.byteOffset, file.byteLength).toString('utf8'));
-    if (isUrlLike(file)) return fileURLToPath(file.href);
-  } catch {
-    // fs refuses it too (a URL that is not file:, a path with a NUL byte)
-  }
-  return undefined;
+/**
+ * The caller's path argument as one value no one else can change, so that
+ * the check and fs see the same path: a primitive as it is, a copy of a
+ * Buffer's (or Uint8Array's) bytes, and anything else converted as fs
+ * converts a file: URL, reading it once (a URL subclass or URL-like object
+ * could name another file each time it is read). fileURLToPath throws what
+ * fs throws for an object that is not a file: URL.
+ */
+function readOnce(file: unknown): Argument {
+  if (typeof file !== 'object' || file === null) return file as Argument;
+  // new Uint8Array(view) copies through the view's internal slots, not its (overridable) getters.
+  if (file instanceof Uint8Array) return Buffer.from(new Uint8Array(file).buffer);
+  return fileURLToPath(file as URL);
 }
 
-function isPathArgument(file: unknown): boolean {
-  return typeof file !== 'number' && !isFileHandle(file);
-}
-
-/** As fs tells a URL from other objects: an href and a protocol, no auth or path. */
-function isUrlLike(value: unknown): value is { href: string } {
-  if (value instanceof URL) return true;
-  const v = value as { href?: unknown; protocol?: unknown; auth?: unknown; path?: unknown } | null;
-  return typeof v === 'object' && v !== null && typeof v.href === 'string' && v.protocol !== undefined && v.auth === undefined && v.path === undefined;
-}
-
-function isFileHandle(value: unknown): value is { fd: number } {
-  return typeof value === 'object' && value !== null && value.constructor?.name === 'FileHandle' && typeof (value as { fd?: unknown }).fd === 'number';
+function isFileHandle(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && value.constructor?.name === 'FileHandle';
 }
 
 function encoded(bytes: Buffer, options: Options): Buffer | string {

@@ -1,9 +1,9 @@
-import { statSync } from 'node:fs';
 import module from 'node:module';
 import { dirname, join, sep } from 'node:path';
 import { ErrorCodes, TrustloadError } from '../errors.js';
 import type { Guard, LoadOptions } from '../guard/guard.js';
 import type { Rule } from '../guard/rules.js';
+import { ownFs } from '../io/own-fs.js';
 
 /**
  * Node reads package.json files itself, through no hook ("type", "main",
@@ -64,7 +64,7 @@ export class PackageScopes {
   /** Whether Node would find a package.json here; a folder that cannot be examined refuses. */
   #exists(manifest: string, rule: Rule, forPath: string): boolean {
     try {
-      return statSync(manifest, { throwIfNoEntry: false }) !== undefined;
+      return ownFs.statSync(manifest, { throwIfNoEntry: false }) !== undefined;
     } catch (err) {
       const error = new TrustloadError(ErrorCodes.UNSUPPORTED_LOAD, `cannot examine ${manifest}: ${(err as Error).message}`, { path: forPath, rule: rule.name, cause: err });
       this.guard.refuse(error, this.options);

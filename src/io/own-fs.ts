@@ -2,29 +2,44 @@ import * as fs from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 
 /**
- * The fs functions trustload opens and reads files with. When a rule says
- * `"content": true`, src/hooks/content-reads.ts replaces these on the fs
- * module for the application; the guard's own reads (bundles, the bytes it
- * verifies, package.json files) must never be judged as the application's,
- * so it keeps the functions it found (keepOwnFs) before replacing them.
+ * The fs functions trustload opens, reads and examines files with, taken
+ * when trustload starts, before application code runs. fs is one writable
+ * object shared with the application: code that replaces fs.lstatSync or
+ * fs.realpathSync.native would otherwise tell the guard where a path leads,
+ * and a content rule's wrappers (src/hooks/content-reads.ts) must not judge
+ * the guard's own reads as the application's.
  */
-const kept: { openSync?: typeof fs.openSync; readFileSync?: typeof fs.readFileSync; open?: (path: string, flags: number) => Promise<FileHandle> } = {};
+export const ownFs = Object.freeze({
+  openSync: fs.openSync,
+  readFileSync: fs.readFileSync,
+  readSync: fs.readSync,
+  fstatSync: fs.fstatSync,
+  closeSync: fs.closeSync,
+  statSync: fs.statSync,
+  lstatSync: fs.lstatSync,
+  readlinkSync: fs.readlinkSync,
+  /** realpath(3): a third of the JS version's cost, same answer. */
+  realpathSync: fs.realpathSync.native,
+});
 
-export function keepOwnFs(): void {
-  kept.openSync ??= fs.openSync;
-  kept.readFileSync ??= fs.readFileSync;
-  kept.open ??= fs.promises.open;
+let keptOpen: ((path: string, flags: number) => Promise<FileHandle>) | undefined;
+
+/**
+ * fs.promises.open, kept when a content rule wraps fs: reading fs.promises
+ * loads node:fs/promises and a dozen other modules, which start-up need not.
+ */
+export function keepOwnOpen(): void {
+  keptOpen ??= fs.promises.open;
 }
 
 export function ownOpenSync(path: string, flags: number): number {
-  return (kept.openSync ?? fs.openSync)(path, flags);
+  return ownFs.openSync(path, flags);
 }
 
 export function ownReadFileSync(path: string | number): Buffer {
-  return (kept.readFileSync ?? fs.readFileSync)(path);
+  return ownFs.readFileSync(path);
 }
 
 export function ownOpen(path: string, flags: number): Promise<FileHandle> {
-  // fs.promises is read only here: start-up need not load node:fs/promises.
-  return (kept.open ?? fs.promises.open)(path, flags);
+  return (keptOpen ?? fs.promises.open)(path, flags);
 }

@@ -1,6 +1,6 @@
-import { closeSync, constants, fstatSync, readSync, type Stats } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import { ErrorCodes, TrustloadError, type ErrorCode } from '../errors.js';
-import { ownOpenSync } from './own-fs.js';
+import { ownFs, ownOpenSync } from './own-fs.js';
 
 /** Largest bundle we read. Real bundles are kilobytes; a model manifest of 100k files stays well below. */
 export const MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
@@ -31,10 +31,10 @@ export function readFileLimited(path: string, limit: number, what: string, code:
     throw openError(err, path, what, code, missingCode);
   }
   try {
-    const buffer = bufferFor(fstatSync(fd), path, limit, what, code);
+    const buffer = bufferFor(ownFs.fstatSync(fd), path, limit, what, code);
     let length = 0;
     for (;;) {
-      const n = readSync(fd, buffer, length, buffer.length - length, null);
+      const n = ownFs.readSync(fd, buffer, length, buffer.length - length, null);
       if (n === 0) break;
       length += n;
       if (length === buffer.length) throw new TrustloadError(code, `${what} ${path} grew while being read`);
@@ -43,7 +43,7 @@ export function readFileLimited(path: string, limit: number, what: string, code:
   } catch (err) {
     throw readError(err, path, what, code);
   } finally {
-    closeSync(fd);
+    ownFs.closeSync(fd);
   }
 }
 

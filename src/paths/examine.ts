@@ -1,16 +1,17 @@
-import { lstatSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { isAbsolute, relative, sep } from 'node:path';
 import { ErrorCodes, TrustloadError } from '../errors.js';
-import { ownReadFileSync } from '../io/own-fs.js';
+import { ownFs, ownReadFileSync } from '../io/own-fs.js';
 
 /**
- * The file system calls of path reasoning. A name that is not there is an
+ * The file system calls of path reasoning, through trustload's own copies of
+ * the fs functions (the application's fs may lie about links). A name that is not there is an
  * answer; any other error (ELOOP, ENAMETOOLONG, EACCES, EMFILE...) means the
  * path cannot be reasoned about, and the load it was deciding is refused.
  */
 export function entryAt(path: string, followLinks: boolean): Stats | undefined {
   try {
-    return (followLinks ? statSync : lstatSync)(path, { throwIfNoEntry: false });
+    return (followLinks ? ownFs.statSync : ownFs.lstatSync)(path, { throwIfNoEntry: false });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
     throw cannotExamine(path, err);
@@ -20,7 +21,7 @@ export function entryAt(path: string, followLinks: boolean): Stats | undefined {
 /** lstat of a name that must exist (it is on the way to a file Node resolved). */
 export function linkStat(path: string): Stats {
   try {
-    return lstatSync(path);
+    return ownFs.lstatSync(path);
   } catch (err) {
     throw cannotExamine(path, err);
   }
@@ -28,7 +29,7 @@ export function linkStat(path: string): Stats {
 
 export function linkTarget(path: string): string {
   try {
-    return readlinkSync(path);
+    return ownFs.readlinkSync(path);
   } catch (err) {
     throw cannotExamine(path, err);
   }
@@ -36,7 +37,7 @@ export function linkTarget(path: string): string {
 
 export function realPathOf(path: string): string {
   try {
-    return realpathSync.native(path); // native: a third of the JS version's cost, same answer
+    return ownFs.realpathSync(path);
   } catch (err) {
     throw cannotExamine(path, err);
   }

@@ -1,6 +1,6 @@
-import canonicalize from 'canonicalize';
 import { ErrorCodes, TrustloadError } from '../errors.js';
 import { isPlainObject } from '../io/json.js';
+import { canonicalForm } from './canonical-json.js';
 import { skeleton } from './skeleton.js';
 
 /** One tool descriptor of an MCP tools/list result, as the server sent it: every field counts. */
@@ -30,16 +30,17 @@ export function toolListProblem(tools: unknown): string | undefined {
   return undefined;
 }
 
-/** RFC 8785 canonical JSON of `value`; values JSON cannot carry (NaN, a lone surrogate, a function) are refused as `what`. */
+/**
+ * RFC 8785 canonical JSON of `value` (parsed JSON: a snapshot or a baseline);
+ * values JSON cannot carry (NaN, a lone surrogate, a function) are refused as
+ * `what`. `tools pin` and verification both compare through this one function.
+ */
 export function canonicalJson(value: unknown, what: string): string {
-  let text: string | undefined;
   try {
-    text = canonicalize(value);
+    return canonicalForm(value);
   } catch (err) {
     throw new TrustloadError(ErrorCodes.TOOL_CHANGED, `${what} cannot be canonicalised (RFC 8785): ${(err as Error).message}`, { cause: err });
   }
-  if (text === undefined) throw new TrustloadError(ErrorCodes.TOOL_CHANGED, `${what} is not JSON data`);
-  return text;
 }
 
 /**
