@@ -5,9 +5,10 @@
 // mix nothing; an unwritable trail refuses loads in enforce mode and warns in
 // permissive mode; `audit seal` signs segments so that --key also catches a
 // cut or rewritten sealed history.
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import t from 'tap';
-import { makeApp, PRIVATE_KEY, PUBLIC_KEY, policyObject, runNode } from './helpers/app.mjs';
+import { makeApp, PRIVATE_KEY, PUBLIC_KEY, policyObject, runNode, sha256Hex } from './helpers/app.mjs';
 import { runCli } from './helpers/cli.mjs';
 
 const AUDIT = { audit: { path: './audit.log' } };
@@ -269,6 +270,165 @@ t.test('seal: signed segments; --key catches a changed, cut, unlinked or removed
 
   const again = await verify(app, '--key', PUBLIC_KEY);
   t.equal(again.code, 0, `restored, it verifies again\n${again.stderr}`);
+});
+
+t.test('the signed head: a sealed segment cut from the newest end is caught, and seal will not extend the cut', async (t) => {
+  const app = makeApp(t, { files: { 'benign.js': "console.log('benign ran')", 'evil.js': "console.log('evil ran')" }, extra: AUDIT });
+  const key = app.write('signing.key.pem', readFileSync(PRIVATE_KEY));
+  chmodSync(key, 0o600);
+  const sealNow = () => runCli(['audit', 'seal', app.path('audit.log'), '--key', key]);
+  const headDigest = (result) => /head\b[^\n]*?sha256 ([0-9a-f]{64})/.exec(result.stdout)?.[1];
+  t.equal((await runNode(app.dir, ['benign.js'])).code, 0);
+  const first = await sealNow();
+  t.equal(first.code, 0, `first seal\n${first.stderr}`);
+  t.match(first.stdout, /segment 1, the first of a new trail [0-9a-f]{32}/, 'the first seal starts a trail');
+  const firstHead = { head: app.read('audit.log.head.json'), bundle: app.read('audit.log.head.json.sigstore.json') };
+  t.equal((await runNode(app.dir, ['evil.js'])).code, 0);
+  const second = await sealNow();
+  t.equal(second.code, 0, `second seal\n${second.stderr}`);
+  t.match(app.read('audit.log.000002').toString('utf8'), /"seal":\{"trail":"[0-9a-f]{32}","number":1,"segment":"audit\.log\.000001"/, "segment 2's signed bytes hold its link to segment 1");
+  t.equal(headDigest(second), sha256Hex(app.read('audit.log.head.json')), 'seal prints the digest of the head it wrote');
+  t.equal((await runNode(app.dir, ['benign.js'])).code, 0);
+  const ok = await verify(app, '--key', PUBLIC_KEY, '--expect-segments', '2');
+  t.equal(ok.code, 0, `intact\n${ok.stderr}`);
+  t.equal(headDigest(ok), headDigest(second), 'verify prints the same head digest');
+
+  const saved = new Map(['audit.log', 'audit.log.000002', 'audit.log.000002.sigstore.json', 'audit.log.head.json', 'audit.log.head.json.sigstore.json', 'audit.log.000001', 'audit.log.000001.sigstore.json'].map((name) => [name, app.read(name)]));
+  const restore = () => {
+    for (const [name, bytes] of saved) {
+      rmSync(app.path(name), { force: true });
+      writeFileSync(app.path(name), bytes);
+    }
+  };
+  // The attacker's edit: drop segment 2, and point the live seal line at segment 1 as seal itself would have.
+  const cut = () => {
+    rmSync(app.path('audit.log.000002'));
+    rmSync(app.path('audit.log.000002.sigstore.json'));
+    const live = app.read('audit.log').toString('utf8').split('\n');
+    const seal = JSON.parse(live[0]).seal;
+    const one = app.read('audit.log.000001');
+    live[0] = JSON.stringify({ seal: { ...seal, number: 1, segment: 'audit.log.000001', sha256: sha256Hex(one), bytes: one.length }, time: new Date().toISOString() });
+    writeFileSync(app.path('audit.log'), live.join('\n'));
+    t.notMatch(readFileSync(app.path('audit.log'), 'utf8') + app.read('audit.log.000001').toString('utf8'), /evil\.js/, 'no trace of evil.js remains');
+  };
+
+  await t.test('the newest segment removed, the live seal line re-pointed with its trail id and number', async (t) => {
+    cut();
+    const result = await verify(app, '--key', PUBLIC_KEY);
+    t.equal(result.code, 1, `exits 1\n${result.stdout}`);
+    t.match(result.stderr, /the signed head .*audit\.log\.head\.json says 2 sealed segment\(s\); the trail links 1: sealed segments removed/, result.stderr);
+    const before = app.read('audit.log');
+    const refused = await sealNow();
+    t.equal(refused.code, 1, 'seal refuses to extend the cut history');
+    t.match(refused.stderr, /cannot seal .*: its sealed history is not intact: the signed head .* says 2 sealed segment\(s\)/, refused.stderr);
+    t.same(app.read('audit.log'), before, 'and leaves the live file where it was');
+    restore();
+  });
+
+  await t.test('the head removed too', async (t) => {
+    cut();
+    rmSync(app.path('audit.log.head.json'));
+    rmSync(app.path('audit.log.head.json.sigstore.json'));
+    const result = await verify(app, '--key', PUBLIC_KEY);
+    t.equal(result.code, 1, 'exits 1');
+    t.match(result.stderr, /the trail has 1 sealed segment\(s\) but no signed head .*audit\.log\.head\.json: removed/, result.stderr);
+    restore();
+  });
+
+  await t.test('the head rewritten to match the cut', async (t) => {
+    cut();
+    const head = JSON.parse(app.read('audit.log.head.json'));
+    const one = app.read('audit.log.000001');
+    writeFileSync(app.path('audit.log.head.json'), `${JSON.stringify({ ...head, segments: 1, segment: 'audit.log.000001', sha256: sha256Hex(one), bytes: one.length })}\n`);
+    const result = await verify(app, '--key', PUBLIC_KEY);
+    t.equal(result.code, 1, 'exits 1');
+    t.match(result.stderr, /the head .*audit\.log\.head\.json is not signed by .* as it is now/, result.stderr);
+    restore();
+  });
+
+  await t.test('rolled back: the cut, with the older head the first seal signed', async (t) => {
+    cut();
+    writeFileSync(app.path('audit.log.head.json'), firstHead.head);
+    writeFileSync(app.path('audit.log.head.json.sigstore.json'), firstHead.bundle);
+    const consistent = await verify(app, '--key', PUBLIC_KEY);
+    t.equal(consistent.code, 0, 'an older head with its own history is consistent in itself');
+    t.not(headDigest(consistent), headDigest(second), 'but its digest is not the one the last seal printed');
+    const expected = await verify(app, '--key', PUBLIC_KEY, '--expect-segments', '2');
+    t.equal(expected.code, 1, '--expect-segments catches it');
+    t.match(expected.stderr, /the trail has 1 sealed segment\(s\); --expect-segments says 2: sealed history removed or rolled back/, expected.stderr);
+    restore();
+  });
+
+  await t.test('everything sealed erased: segments, head and seal line', async (t) => {
+    for (const name of saved.keys()) if (name !== 'audit.log') rmSync(app.path(name));
+    writeFileSync(app.path('audit.log'), app.read('audit.log').toString('utf8').split('\n').slice(1).join('\n'));
+    const expected = await verify(app, '--key', PUBLIC_KEY, '--expect-segments', '2');
+    t.equal(expected.code, 1, '--expect-segments catches it');
+    t.match(expected.stderr, /the trail has 0 sealed segment\(s\); --expect-segments says 2/, expected.stderr);
+    restore();
+  });
+
+  await t.test('--expect-segments without --key is a usage error', async (t) => {
+    const result = await verify(app, '--expect-segments', '2');
+    t.equal(result.code, 2, result.stderr);
+  });
+
+  const again = await verify(app, '--key', PUBLIC_KEY, '--expect-segments', '2');
+  t.equal(again.code, 0, `restored, it verifies again\n${again.stderr}`);
+});
+
+t.test('an audit path that is not a regular file with one link: the load is refused, not silently unrecorded', async (t) => {
+  const files = { 'app.js': "console.log('payload ran')", 'other.txt': '' };
+  const refusedHere = (t, result, reason) => {
+    t.equal(result.code, 1, `exits 1\n${result.stderr}`);
+    t.match(result.firstLine, new RegExp(`^trustload: ERR_TRUSTLOAD_UNSUPPORTED_LOAD: .*app\\.js: cannot append to the audit trail .*audit\\.log: ${reason}`), result.stderr);
+    t.notMatch(result.stdout, /payload ran/, 'the app never ran');
+  };
+
+  await t.test('a FIFO, held open by a reader that discards', async (t) => {
+    const app = makeApp(t, { files, extra: AUDIT });
+    execFileSync('mkfifo', [app.path('audit.log')]);
+    const fd = openSync(app.path('audit.log'), 'r+');
+    t.teardown(() => closeSync(fd));
+    refusedHere(t, await runNode(app.dir, ['app.js'], { timeout: 10_000 }), 'it is not a regular file');
+  });
+
+  await t.test('a FIFO with no reader: refused at once, not hung', async (t) => {
+    const app = makeApp(t, { files, extra: AUDIT });
+    execFileSync('mkfifo', [app.path('audit.log')]);
+    const result = await runNode(app.dir, ['app.js'], { timeout: 10_000 });
+    t.notOk(result.timedOut, 'did not hang');
+    refusedHere(t, result, '.*ENXIO');
+  });
+
+  await t.test('a second hard link', async (t) => {
+    const app = makeApp(t, { files, extra: AUDIT });
+    linkSync(app.path('other.txt'), app.path('audit.log'));
+    refusedHere(t, await runNode(app.dir, ['app.js']), 'it has 2 hard links');
+    t.equal(readFileSync(app.path('other.txt'), 'utf8'), '', 'nothing was written through it');
+  });
+
+  await t.test('permissive mode warns and goes on', async (t) => {
+    const app = makeApp(t, { files, extra: AUDIT });
+    linkSync(app.path('other.txt'), app.path('audit.log'));
+    const result = await runNode(app.dir, ['app.js'], { env: { TRUSTLOAD_MODE: 'permissive' } });
+    t.equal(result.code, 0, result.stderr);
+    t.match(result.stderr, /WARNING: cannot append to the audit trail .*2 hard links/, result.stderr);
+  });
+
+  await t.test('seal and verify refuse a FIFO instead of blocking on it', async (t) => {
+    const app = makeApp(t, { files, extra: AUDIT });
+    execFileSync('mkfifo', [app.path('audit.log')]);
+    const fd = openSync(app.path('audit.log'), 'r+');
+    t.teardown(() => closeSync(fd));
+    const key = app.write('signing.key.pem', readFileSync(PRIVATE_KEY));
+    chmodSync(key, 0o600);
+    for (const args of [['seal', app.path('audit.log'), '--key', key], ['verify', app.path('audit.log')]]) {
+      const result = await runCli(['audit', ...args], { timeout: 10_000 });
+      t.equal(result.code, 1, `audit ${args[0]} exits 1\n${result.stderr}`);
+      t.match(result.stderr, /the audit trail .*audit\.log is not a regular file/, result.stderr);
+    }
+  });
 });
 
 t.test('the policy field is checked', async (t) => {

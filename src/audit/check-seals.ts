@@ -1,48 +1,47 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
-import { parseBundle } from '../bundle/parse-bundle.js';
-import { ErrorCodes, TrustloadError } from '../errors.js';
-import { MAX_BUNDLE_BYTES, readFileLimited } from '../io/read.js';
-import { parsePublicKeyPem } from '../trust/keys.js';
-import { resolveSigners } from '../trust/signers.js';
-import { verifyBundle } from '../verify/verify-bundle.js';
+import type { SignerSpec } from '../verify/signers.js';
 import type { Finding } from './check-chains.js';
 import type { Segment } from './history.js';
+import { unsignedReason } from './operator-key.js';
+
+/** The name of sealed segment `number` of the trail whose live file is `file`. */
+export const segmentName = (file: string, number: number): string => `${basename(file)}.${String(number).padStart(6, '0')}`;
 
 /**
  * Checks the links between segments (oldest first, the live file last): the
- * seal line of each names the one before it with its exact length and
- * digest, and no segment holds more than one seal line. With `keyPath`, each
- * sealed segment must also carry a bundle (`SEGMENT.sigstore.json`, as
- * `trustload sign` writes it) signed by that key over its exact bytes: only
- * then is a rewritten history or a cut sealed segment caught, since without
- * the key anyone who can write the files can recompute digests.
+ * first has no seal line; every later one has exactly one, naming the one
+ * before it by number, name, length and digest, all with one trail id. With
+ * `signer` (the operator's public key), each sealed segment must also carry
+ * a bundle (`SEGMENT.sigstore.json`) signed by it over its exact bytes, seal
+ * line included: only then is a rewritten history caught, since without the
+ * key anyone who can write the files can recompute digests. How many
+ * segments there are is the head's to say (check-head.ts).
  */
-export function checkSeals(segments: readonly Segment[], keyPath: string | undefined): Finding[] {
+export function checkSeals(file: string, segments: readonly Segment[], signer: SignerSpec | undefined): Finding[] {
   const findings: Finding[] = [];
+  const trail = segments[1]?.seal?.trail;
   for (const [index, segment] of segments.entries()) {
     const seals = segment.lines.filter((line) => line.record?.seal !== undefined);
     if (seals.length > 1) findings.push({ line: seals[1], message: `${segment.path}:${seals[1]!.number}: a second seal line in one segment` });
     if (index === 0) continue;
     const previous = segments[index - 1]!;
     const seal = segment.seal!;
+    const at = `${segment.path}:${seals[0]!.number}`;
+    if (typeof seal.trail !== 'string') findings.push({ line: seals[0], message: `the seal in ${at} names no trail: not written by audit seal` });
+    else if (seal.trail !== trail) findings.push({ line: seals[0], message: `the seal in ${at} names trail ${seal.trail}; the trail's first seal names ${String(trail)}: a segment of another trail` });
+    if (seal.number !== index || seal.segment !== segmentName(file, index)) {
+      findings.push({ line: seals[0], message: `the seal in ${at} names segment #${String(seal.number)} (${seal.segment}); in its place is ${segmentName(file, index)}: segments removed, renumbered or moved` });
+    }
     const digest = createHash('sha256').update(previous.bytes).digest('hex');
-    if (basename(seal.segment) !== basename(previous.path) || seal.sha256 !== digest || seal.bytes !== previous.bytes.length) {
-      findings.push({ line: seals[0], message: `sealed segment ${previous.path} changed after it was sealed: the seal in ${segment.path}:${seals[0]!.number} says ${seal.bytes} bytes, sha256 ${seal.sha256}; it has ${previous.bytes.length} bytes, sha256 ${digest}` });
+    if (seal.sha256 !== digest || seal.bytes !== previous.bytes.length) {
+      findings.push({ line: seals[0], message: `sealed segment ${previous.path} changed after it was sealed: the seal in ${at} says ${seal.bytes} bytes, sha256 ${seal.sha256}; it has ${previous.bytes.length} bytes, sha256 ${digest}` });
     }
   }
-  if (keyPath === undefined) return findings;
-  const key = parsePublicKeyPem(readFileLimited(keyPath, 1024 * 1024, 'public key', ErrorCodes.POLICY).toString('utf8'), keyPath);
-  const signer = resolveSigners({ [keyPath]: { key: keyPath, transparencyLog: false } }, { roots: new Map(), keys: new Map([[keyPath, key]]), cas: new Map() }).get(keyPath)!;
+  if (signer === undefined) return findings;
   for (const segment of segments.slice(0, -1)) {
-    const bundlePath = `${segment.path}.sigstore.json`;
-    try {
-      const bundle = parseBundle(readFileLimited(bundlePath, MAX_BUNDLE_BYTES, 'bundle', ErrorCodes.BAD_BUNDLE, ErrorCodes.NO_BUNDLE), bundlePath);
-      verifyBundle(bundle, { bytes: segment.bytes }, [signer]);
-    } catch (err) {
-      const reason = err instanceof TrustloadError ? `${err.code}: ${err.message}` : (err as Error).message;
-      findings.push({ line: segment.lines[0], message: `sealed segment ${segment.path} is not signed by ${keyPath} as it is now (${reason}): rewritten or cut after it was sealed` });
-    }
+    const reason = unsignedReason(segment.path, segment.bytes, signer);
+    if (reason !== undefined) findings.push({ line: segment.lines[0], message: `sealed segment ${segment.path} is not signed by ${signer.name} as it is now (${reason}): rewritten or cut after it was sealed` });
   }
   return findings;
 }

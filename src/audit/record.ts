@@ -10,7 +10,8 @@ import { sha256Hex } from '../io/sha256.js';
  * by pid) and worker (`event: "worker"`, by thread id) it starts, so a whole
  * chain cannot vanish while its parent's record of it stays. A seal line,
  * written by `trustload audit seal`, names the sealed segment before this one
- * and its digest.
+ * and its digest; it is part of this segment's bytes, so once this segment is
+ * sealed too its signature covers the link.
  */
 export interface AuditLine {
   writer?: string;
@@ -31,7 +32,11 @@ export interface AuditLine {
 }
 
 export interface SealRecord {
-  /** The sealed segment's file name, in the live file's folder. */
+  /** The trail's random id, drawn at its first seal: a segment of another trail does not link. */
+  trail: string;
+  /** The sealed segment's number: 1 for the first, counting up without gaps. */
+  number: number;
+  /** Its file name, `FILE.NNNNNN` in the live file's folder. */
   segment: string;
   sha256: string;
   bytes: number;

@@ -1,8 +1,9 @@
-import { closeSync, constants, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, writeSync } from 'node:fs';
 import { ErrorCodes, TrustloadError } from '../errors.js';
 import { lineDigest, MAX_LINE_BYTES, type AuditLine } from './record.js';
 
-const APPEND = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;
+// O_NONBLOCK: opening a FIFO with no reader fails at once (ENXIO) instead of hanging the load.
+const APPEND = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /**
  * Appends one writer's chain to a shared file. Each line is one write(2) on a
@@ -11,7 +12,10 @@ const APPEND = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | con
  * never interleave or overwrite each other. The file is opened for each line,
  * so that once `trustload audit seal` renamed a segment the next line goes to
  * the new live file. A short write (a full disk) is a failed write: the chain
- * then stays at the last line written whole.
+ * then stays at the last line written whole. So is a write to anything but a
+ * regular file with one name: a FIFO or a device takes the line and keeps
+ * nothing, and a second hard link makes the trail also some other file,
+ * which whatever owns that name may truncate or replace.
  */
 export class AuditWriter {
   #seq = 0;
@@ -45,6 +49,10 @@ export class AuditWriter {
       throw failure(this.path, err);
     }
     try {
+      // The descriptor written to is the one checked: a swap of the path after open changes neither.
+      const stat = fstatSync(fd);
+      if (!stat.isFile()) throw new Error('it is not a regular file');
+      if (stat.nlink !== 1) throw new Error(`it has ${stat.nlink} hard links; an audit trail must have exactly one`);
       // One write for the whole text: a first decision's start line and its record land together.
       const written = writeSync(fd, bytes);
       if (written !== bytes.length) throw new Error(`short write (${written} of ${bytes.length} bytes)`);
