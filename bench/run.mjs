@@ -453,6 +453,9 @@ function contentReads(app) {
   console.log('   content: guarded, prompts/** says "content": true, so a prompt read is verified (one read, cache hit on the signer) and a read no');
   console.log('   rule covers pays the wrapper\'s path check; extra: median over rounds of the side minus plain, CPU: the same on process CPU time)');
   table(['read', 'plain µs', 'no content rule µs', 'extra µs', 'content µs', 'extra µs', 'extra CPU µs'], rows);
+}
+
+/**
  * A temp app whose lock rule covers locked/** (app.mjs, outside it, stays
  * unmatched), three policies that differ only in the lock: none, 1 entry,
  * 5,000 entries (realistic paths under node_modules, with package and version).
